@@ -175,3 +175,32 @@ def fits_in_headroom(result: pd.DataFrame, summary: SegmentFunding) -> pd.DataFr
     rows = result[(result["segment"] == summary.segment) & (result["funded"] == False)]  # noqa: E712
     rows = rows[~rows["force_out"] & rows["segment_score"].notna() & (rows["cost"] <= summary.headroom)]
     return rows.sort_values("rank")
+
+
+def ranked_segment(result: pd.DataFrame, segment: str, baseline: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return one segment's initiatives in funding order with the running total of cost.
+
+    Funding order is the order the line takes them: ``must_fund`` first, then
+    the rest, each by rank; initiatives that cannot be placed (forced out, or
+    without a segment score) come last. ``running_total`` (cents) counts only
+    the initiatives the line counts, so it crosses the envelope exactly where
+    the line ends. With ``baseline``, ``rank_change`` is positive for a move up
+    and ``crossing`` names a change of side of the line.
+    """
+    mask = (result["segment"] == segment).to_numpy()
+    rows = result.loc[mask].copy()
+    placed = ~rows["force_out"] & (rows["must_fund"] | rows["segment_score"].notna())
+    rows["_group"] = np.where(~placed, 2, np.where(rows["must_fund"], 0, 1))
+    rows = rows.sort_values(["_group", "rank"], kind="stable")
+    counted = np.where(rows["_group"] < 2, rows["cost"].to_numpy(dtype=np.int64), 0)
+    rows["running_total"] = np.cumsum(counted)
+    rows.loc[rows["_group"] == 2, "running_total"] = pd.NA
+    if baseline is not None:
+        before = baseline.loc[mask]
+        rank_before = pd.Series(before["rank"].to_numpy(), index=before.index)
+        funded_before = pd.Series(before["funded"].fillna(False).to_numpy(dtype=bool), index=before.index)
+        rows["rank_change"] = rank_before.reindex(rows.index).to_numpy() - rows["rank"].to_numpy()
+        now = rows["funded"].fillna(False).to_numpy(dtype=bool)
+        was = funded_before.reindex(rows.index).to_numpy(dtype=bool)
+        rows["crossing"] = np.where(now & ~was, "into funding", np.where(was & ~now, "out of funding", ""))
+    return rows.drop(columns="_group")

@@ -1,0 +1,48 @@
+"""Portfolio Lens: the Streamlit entry point, navigation and the shared sidebar."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import streamlit as st
+
+from portfolio.errors import PortfolioLensError
+from ui import state
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logger = logging.getLogger("portfolio_lens.app")
+
+st.set_page_config(page_title="Portfolio Lens", page_icon=":material/target:", layout="wide")
+
+# Not "pages/": Streamlit treats a folder of that name beside the entry point as a
+# pages directory of its older multipage API and runs a deep-linked first session
+# without this entry point.
+PAGES = Path(__file__).resolve().parent / "app_pages"
+navigation = st.navigation([
+    st.Page(PAGES / "prioritize.py", title="Prioritize", icon=":material/tune:", default=True),
+    st.Page(PAGES / "why.py", title="Why this score", icon=":material/help:", url_path="why"),
+    st.Page(PAGES / "spend.py", title="Spend", icon=":material/payments:", url_path="spend"),
+    st.Page(PAGES / "initiatives.py", title="Initiatives", icon=":material/list:", url_path="initiatives"),
+    st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
+])
+
+try:
+    current = state.view()
+except PortfolioLensError as exc:
+    logger.error("cannot open the workspace %s: %s", state.database_path(), exc)
+    st.error(f"The workspace cannot be opened: {exc}", icon=":material/error:")
+    st.stop()
+
+with st.sidebar:
+    info = state.store().info()
+    source = Path(info["source"] or "").name or "portfolio"
+    st.markdown("**Portfolio Lens**")
+    st.caption(f"{source} · {len(current.portfolio.initiatives):,} initiatives · {current.currency}")
+    st.session_state.setdefault(state.USER_KEY, "")
+    st.text_input("Your name", key=state.USER_KEY, placeholder="recorded with your edits",
+                  help="Local mode: no sign-in is configured, so edits are logged under the name you enter here.")
+    if not state.user_name():
+        st.caption("Local mode: enter your name before you edit.")
+
+navigation.run()

@@ -1,0 +1,101 @@
+"""Data: which portfolio is loaded and from where, its validation report, and loading another one."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from portfolio.errors import PortfolioLensError
+from portfolio.importing import MAX_FILE_BYTES, read_upload
+from portfolio.models import errors_of, parse_portfolio
+from ui import state
+
+logger = logging.getLogger(__name__)
+
+current = state.view()
+store = state.store()
+info = store.info()
+
+st.title("Data")
+
+flash = st.session_state.pop("data_flash", None)
+if flash:
+    st.success(flash, icon=":material/check_circle:")
+
+st.subheader("Loaded portfolio")
+facts = st.columns(4)
+facts[0].metric("Initiatives", f"{len(current.portfolio.initiatives):,}")
+facts[1].metric("Themes", f"{len(current.portfolio.themes):,}")
+facts[2].metric("Edits since loading", info["edits_since_load"])
+facts[3].metric("Currency", current.currency)
+st.text(f"Source: {info['source']}\nLoaded {info['loaded_at']} UTC by {info['loaded_by']}\n"
+        f"Workspace database: {store.path}")
+
+st.subheader("Validation report")
+warnings = list(current.warnings)
+if not warnings:
+    st.success("No warnings: every high score is justified, every criterion scored, every envelope covers "
+               "its must-fund initiatives.", icon=":material/check_circle:")
+else:
+    report = pd.DataFrame([{
+        "kind": w.code.replace("_", " "), "file": w.file, "row": w.row, "column": w.column,
+        "initiative": w.initiative_id, "value": w.value, "message": w.message} for w in warnings])
+    counts = report["kind"].value_counts()
+    st.caption("Warnings do not stop the portfolio from loading but each needs a look: "
+               + ", ".join(f"{count} {kind}" for kind, count in counts.items()) + ".")
+    kinds = st.multiselect("Show", list(counts.index), key="data_warning_kinds", placeholder="all kinds")
+    shown = report[report["kind"].isin(kinds)] if kinds else report
+    st.dataframe(shown, hide_index=True, width="stretch", key="data_report",
+                 column_config={"row": st.column_config.NumberColumn("Row", format="%d")})
+
+st.subheader("Load another portfolio")
+st.caption(f"Upload a canonical portfolio: an .xlsx workbook with the sheets themes, initiatives, alignment "
+           f"(and optionally budget, lenses, urgency, settings), or a .zip of those CSV files. Up to "
+           f"{MAX_FILE_BYTES // 1024 // 1024} MB. It is validated before anything changes.")
+upload = st.file_uploader("Portfolio file", type=["xlsx", "zip"], key="data_upload")
+if upload is not None:
+    try:
+        tables = read_upload(upload.name, upload.getvalue())
+        portfolio, problems = parse_portfolio(tables, source=f"upload: {upload.name}")
+    except PortfolioLensError as exc:
+        logger.warning("rejected upload %s: %s", upload.name, exc)
+        st.error(f"{upload.name} cannot be loaded: {exc}", icon=":material/error:")
+        portfolio, problems = None, []
+    errors = errors_of(problems)
+    if problems:
+        st.dataframe(pd.DataFrame([{"severity": p.severity, "where": p.describe().split(": ", 1)[0],
+                                    "value": p.value, "problem": p.message} for p in problems]),
+                     hide_index=True, width="stretch", key="data_upload_report")
+    if errors:
+        st.error(f"{len(errors)} errors: nothing was loaded. Fix them in the file and upload it again.",
+                 icon=":material/error:")
+    elif portfolio is not None:
+        edits = int(info["edits_since_load"] or 0)
+        st.info(f"{upload.name} is valid: {len(portfolio.initiatives):,} initiatives, "
+                f"{len(portfolio.themes)} themes, {len(problems)} warnings.", icon=":material/info:")
+        confirmed = True
+        if edits:
+            confirmed = st.checkbox(f"Replace the current portfolio and its {edits} edits since loading "
+                                    "(they stay in the audit log)", key="data_confirm_replace")
+        if st.button("Load into the workspace", type="primary", disabled=not confirmed, key="data_load_button"):
+            who = state.user_name() or "local user"
+            store.load(portfolio, who)
+            state.reset_params()
+            st.session_state["data_flash"] = f"Loaded {upload.name}."
+            st.rerun()
+
+source = info["source"] or ""
+if source and Path(source).exists():
+    with st.expander("Reload from the source files"):
+        st.caption(f"Reads {source} again and replaces the workspace, discarding edits made since loading.")
+        if st.button("Reload", key="data_reload_button"):
+            try:
+                state.reload_from(Path(source), state.user_name() or "local user")
+            except PortfolioLensError as exc:
+                st.error(f"Not reloaded: {exc}", icon=":material/error:")
+            else:
+                st.session_state["data_flash"] = f"Reloaded {source}."
+                st.rerun()

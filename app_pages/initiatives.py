@@ -1,0 +1,163 @@
+"""Initiatives: search and sort every initiative; add or edit one with its alignment scores."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from pydantic import ValidationError
+
+from portfolio.errors import PortfolioLensError
+from portfolio.explain import CRITERION_LABELS
+from portfolio.models import CRITERIA, AlignmentRow, InitiativeRow
+from portfolio.search import search_initiatives
+from ui import state
+from ui.tables import funding_status, money_column, score_column
+
+current = state.view()
+what_if = state.params(current)
+result = state.scored(current, what_if)
+portfolio = current.portfolio
+currency = current.currency
+threshold = portfolio.settings.justification_threshold
+
+st.title("Initiatives")
+
+filters = st.columns([3, 1, 1])
+query = filters[0].text_input("Search", placeholder="id, name, sponsor, business unit or description",
+                              key="initiatives_query")
+segment_filter = filters[1].multiselect("Segment", list(current.inputs.segments), key="initiatives_segments")
+status_filter = filters[2].multiselect("Funding", ["funded", "must fund", "below the line", "no envelope",
+                                                   "not scored", "forced out"], key="initiatives_funding")
+
+items = portfolio.initiatives
+table = pd.DataFrame({
+    "initiative_id": items["initiative_id"], "name": items["name"], "segment": items["segment"],
+    "cost": items["cost"] / 100, "sai": result["sai"], "urgency": result["urgency"],
+    "segment_score": result["segment_score"], "rank": result["rank"], "funding": funding_status(result),
+    "sponsor": items["sponsor"], "business_unit": items["business_unit"], "status": items["status"],
+    **{c: items[c] for c in CRITERIA},
+})
+for column in portfolio.extra_columns:
+    table[column] = [extra.get(column, "") for extra in items["extra"]]
+mask = search_initiatives(items, query)
+if segment_filter:
+    mask &= table["segment"].isin(segment_filter).to_numpy()
+if status_filter:
+    mask &= table["funding"].isin(status_filter).to_numpy()
+shown = table[mask]
+st.caption(f"{len(shown):,} of {len(table):,} initiatives. Click a column header to sort.")
+st.dataframe(shown, hide_index=True, width="stretch", height=420, key="initiatives_table",
+             column_config={
+                 "initiative_id": "ID", "name": "Initiative", "segment": "Segment",
+                 "cost": money_column("Cost", currency), "sai": score_column("SAI"),
+                 "urgency": score_column("Urgency"), "segment_score": score_column("Segment score"),
+                 "rank": st.column_config.NumberColumn("Rank", format="%d"), "funding": "Funding",
+                 "sponsor": "Sponsor", "business_unit": "Business unit", "status": "Status",
+                 **{c: st.column_config.NumberColumn(CRITERION_LABELS[c], format="%.1f") for c in CRITERIA}})
+
+st.subheader("Add or edit an initiative")
+NEW = "(new initiative)"
+choices = [NEW, *items["initiative_id"].tolist()]
+names = dict(zip(items["initiative_id"], items["name"], strict=True))
+default = state.selected_initiative()
+pending = st.session_state.pop("initiatives_saved_id", None)
+if pending in names:
+    st.session_state["initiatives_edit_id"] = pending
+flash = st.session_state.pop("initiatives_flash", None)
+if flash:
+    st.success(flash, icon=":material/check_circle:")
+st.session_state.setdefault("initiatives_edit_id", default if default in names else NEW)
+editing = st.selectbox("Initiative to edit", choices, key="initiatives_edit_id",
+                       format_func=lambda i: i if i == NEW else f"{i} · {names[i]}")
+is_new = editing == NEW
+record = None if is_new else items[items["initiative_id"] == editing].iloc[0]
+existing = portfolio.alignment[portfolio.alignment["initiative_id"] == editing]
+existing_scores = dict(zip(existing["theme_id"], existing["score"], strict=True))
+existing_notes = dict(zip(existing["theme_id"], existing["justification"], strict=True))
+
+
+def _value(column: str, default: object = None) -> object:
+    if record is None:
+        return default
+    value = record[column]
+    return default if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def _money_text(column: str) -> str:
+    value = _value(column)
+    return "" if value is None else f"{int(value) / 100:.2f}"
+
+
+form_key = f"initiatives_form_{editing}_{_value('version', 0)}"
+with st.form(form_key, enter_to_submit=False):
+    top = st.columns([1, 2, 1, 1])
+    initiative_id = top[0].text_input("ID", value="" if is_new else editing, disabled=not is_new)
+    name = top[1].text_input("Name", value=_value("name", ""))
+    segments = list(current.inputs.segments)
+    segment = top[2].selectbox("Segment", segments,
+                               index=segments.index(_value("segment", segments[0])))
+    cost = top[3].text_input(f"Cost ({currency})", value=_money_text("cost"), placeholder="e.g. 1250000.00")
+
+    flags = st.columns(4)
+    must_fund = flags[0].checkbox("Must fund", value=bool(_value("must_fund", False)))
+    force_out = flags[1].checkbox("Force out", value=bool(_value("force_out", False)))
+    sponsor = flags[2].text_input("Sponsor", value=_value("sponsor", ""))
+    business_unit = flags[3].text_input("Business unit", value=_value("business_unit", ""))
+
+    st.markdown("**Criteria** (0–10; leave blank when not yet scored)")
+    criteria_columns = st.columns(len(CRITERIA))
+    criteria = {}
+    for column, criterion in zip(criteria_columns, CRITERIA, strict=True):
+        current_value = _value(criterion)
+        criteria[criterion] = column.number_input(
+            CRITERION_LABELS[criterion], min_value=0.0, max_value=10.0, step=0.5,
+            value=None if current_value is None else float(current_value), placeholder="blank")
+
+    st.markdown(f"**Alignment to themes** (0–10). A score of {threshold:g} or more needs a justification.")
+    alignment_inputs = {}
+    for theme_id, theme_name in current.theme_names.items():
+        left, right = st.columns([1, 3])
+        score = left.number_input(theme_name, min_value=0.0, max_value=10.0, step=1.0,
+                                  value=float(existing_scores.get(theme_id, 0.0)), key=f"{form_key}_score_{theme_id}")
+        note = right.text_input(f"Justification for {theme_name}", value=existing_notes.get(theme_id, ""),
+                                key=f"{form_key}_note_{theme_id}", placeholder="which key result it moves, and how")
+        alignment_inputs[theme_id] = (score, note)
+    if not current.theme_names:
+        st.caption("No themes yet, so there is nothing to score alignment against.")
+
+    details = st.columns(3)
+    capex = details[0].text_input("Capex", value=_money_text("capex"))
+    opex = details[1].text_input("Opex", value=_money_text("opex"))
+    status = details[2].text_input("Status", value=_value("status", ""))
+    description = st.text_area("Description", value=_value("description", ""))
+    submitted = st.form_submit_button("Save", type="primary")
+
+if submitted:
+    who = state.user_name()
+    fields = {
+        "initiative_id": initiative_id if is_new else editing, "name": name, "segment": segment, "cost": cost,
+        "must_fund": must_fund, "force_out": force_out, "sponsor": sponsor, "business_unit": business_unit,
+        "status": status, "capex": capex, "opex": opex, "description": description,
+        **criteria,
+        **{c: _value(c) for c in ("actual_spend", "start_date", "end_date", "deadline")},
+    }
+    if fields["actual_spend"] is not None:
+        fields["actual_spend"] = f"{int(fields['actual_spend']) / 100:.2f}"
+    try:
+        if who is None:
+            raise PortfolioLensError("enter your name in the sidebar first: the audit log records who changed what")
+        row = InitiativeRow.model_validate(fields)
+        scores = [AlignmentRow(initiative_id=row.initiative_id, theme_id=t, score=s, justification=n or None)
+                  for t, (s, n) in alignment_inputs.items() if s > 0]
+        version = state.store().save_initiative(row, scores, who, None if is_new else int(_value("version", 1)))
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = error["loc"][0] if error["loc"] else "initiative"
+            st.error(f"{field}: {error['msg'].removeprefix('Value error, ')}", icon=":material/error:")
+    except PortfolioLensError as exc:
+        st.error(f"Not saved: {exc}.", icon=":material/error:")
+    else:
+        st.session_state["initiatives_saved_id"] = row.initiative_id
+        st.session_state["initiatives_flash"] = f"Saved {row.initiative_id} (version {version})."
+        state.select_initiative(row.initiative_id)
+        st.rerun()

@@ -1,0 +1,236 @@
+"""Prioritize: re-weight themes and lenses live and see who moves, who crosses the line, what it costs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from portfolio.charts import quadrant_figure, unscored_figure
+from portfolio.compare import compare_results
+from portfolio.explain import CRITERION_LABELS
+from portfolio.formatting import money, money_short
+from portfolio.funding import ranked_segment, segment_funding
+from portfolio.scoring import ScoringParams, sai_notice
+from ui import state
+from ui.tables import funding_status, money_column, score_column, shade_rows
+
+current = state.view()
+baseline = current.baseline_params
+held = state.params(current)
+currency = current.currency
+segments = current.inputs.segments
+
+st.title("Prioritize")
+st.caption("Move a weight and every score, rank, funding line and quadrant is recomputed at once. "
+           "Changes stay in your session until saved; **Reset** returns to the committed values.")
+
+
+def _side(funded: object) -> str:
+    if pd.isna(funded):
+        return "no line"
+    return "funded" if funded else "below the line"
+
+
+def _slider_max(value: float) -> float:
+    return float(max(100.0, value * 2)) if value > 1 else 1.0
+
+
+def _theme_controls() -> dict[str, float]:
+    weights = {}
+    themes = current.portfolio.themes
+    if themes.empty:
+        st.caption("No themes yet: the PMO defines them before submissions open.")
+        return weights
+    total = 0.0
+    for theme_id, name in zip(themes["theme_id"], themes["name"], strict=True):
+        key = f"prioritize_theme_{theme_id}"
+        committed = baseline.theme_weights[theme_id]
+        st.session_state.setdefault(key, float(held.theme_weights[theme_id]))
+        weights[theme_id] = st.slider(name, min_value=0.0, max_value=_slider_max(committed), step=1.0 if committed > 1
+                                      else 0.05, key=key, help=f"Theme {theme_id}; committed weight {committed:g}")
+        total += weights[theme_id]
+    shares = ", ".join(f"{themes.loc[themes['theme_id'] == t, 'name'].iloc[0]} {w / total * 100:.1f} %"
+                       for t, w in weights.items()) if total > 0 else "every weight is zero: SAI undefined"
+    st.caption(f"Normalized shares: {shares}")
+    return weights
+
+
+def _lens_controls() -> dict[str, dict[str, float]]:
+    lenses = {}
+    for segment in segments:
+        lens = held.lenses.get(segment, {})
+        st.markdown(f"**{segment}**")
+        lenses[segment] = {}
+        for criterion in lens:
+            key = f"prioritize_lens_{segment}_{criterion}"
+            st.session_state.setdefault(key, float(lens[criterion]))
+            lenses[segment][criterion] = st.slider(
+                CRITERION_LABELS.get(criterion, criterion), 0.0, _slider_max(baseline.lenses[segment][criterion]),
+                step=0.05, key=key)
+    return lenses
+
+
+def _urgency_controls() -> dict[str, float]:
+    weights = {}
+    for criterion, weight in held.urgency.items():
+        key = f"prioritize_urgency_{criterion}"
+        st.session_state.setdefault(key, float(weight))
+        weights[criterion] = st.slider(CRITERION_LABELS.get(criterion, criterion), 0.0,
+                                       _slider_max(baseline.urgency.get(criterion, 1.0)), step=0.05, key=key)
+    return weights
+
+
+def _envelope_controls() -> dict[str, int]:
+    envelopes = {}
+    for segment in segments:
+        if segment not in held.envelopes:
+            st.caption(f"{segment}: no envelope, so no funding line")
+            continue
+        key = f"prioritize_envelope_{segment}"
+        st.session_state.setdefault(key, held.envelopes[segment] / 100)
+        value = st.number_input(f"{segment} envelope ({currency})", min_value=0.0, step=100_000.0,
+                                format="%.2f", key=key)
+        envelopes[segment] = round(value * 100)
+    return envelopes
+
+
+with st.sidebar:
+    st.button("Reset to committed values", on_click=state.reset_params, icon=":material/restart_alt:",
+              width="stretch", key="prioritize_reset_button")
+
+controls, main = st.columns([1, 3], gap="large")
+with controls:
+    with st.expander("Theme weights", expanded=True):
+        theme_weights = _theme_controls()
+    with st.expander("Lens weights"):
+        lenses = _lens_controls()
+    with st.expander("Urgency weights"):
+        urgency = _urgency_controls()
+    with st.expander("Envelopes"):
+        envelopes = _envelope_controls()
+    with st.expander("Quadrant thresholds"):
+        st.session_state.setdefault("prioritize_tau_a", float(held.alignment_threshold))
+        st.session_state.setdefault("prioritize_tau_u", float(held.urgency_threshold))
+        tau_a = st.slider("Alignment threshold (SAI)", 0.0, 100.0, step=1.0, key="prioritize_tau_a")
+        tau_u = st.slider("Urgency threshold", 0.0, 100.0, step=1.0, key="prioritize_tau_u")
+
+what_if = ScoringParams(theme_weights=theme_weights, lenses=lenses, urgency=urgency, envelopes=envelopes,
+                        alignment_threshold=tau_a, urgency_threshold=tau_u)
+state.set_params(what_if)
+result = state.scored(current, what_if)
+changes, summary = compare_results(current.baseline, result)
+funding = segment_funding(result, what_if, segments)
+
+with main:
+    notice = sai_notice(current.inputs, what_if)
+    if notice:
+        st.info(f"{notice}. Urgency and the lens scores that do not use SAI are shown; initiatives without "
+                "SAI appear in the strip beside the quadrant.", icon=":material/info:")
+
+    metrics = st.columns(4)
+    funded_total = sum(s.funded for s in funding)
+    envelope_total = sum(s.envelope or 0 for s in funding)
+    metrics[0].metric("Funded", money_short(funded_total, currency),
+                      help=f"Of {money(envelope_total, currency)} in envelopes "
+                           f"({money(sum(s.proposed for s in funding), currency)} proposed)")
+    metrics[1].metric("Moved rank", f"{summary.moved}", help="Initiatives whose rank differs from the committed one")
+    metrics[2].metric("Crossed the line", f"{summary.crossed_in} in · {summary.crossed_out} out")
+    metrics[3].metric("Money moved", f"+{money_short(summary.money_in, currency)} / "
+                                     f"−{money_short(summary.money_out, currency)}",
+                      help="Cost of the initiatives that moved into funding / out of funding")
+
+    crossed = set(changes.loc[changes["crossing"] != "", "initiative_id"])
+    selected = state.selected_initiative()
+    has_unscored = bool(result["sai"].isna().any())
+    chart_column, strip_column = st.columns([3, 1]) if has_unscored and not notice else (st.container(), None)
+    if notice:
+        chart_column, strip_column = None, st.container()
+    if chart_column is not None:
+        with chart_column:
+            event = st.plotly_chart(
+                quadrant_figure(result, what_if, segments, currency, highlight=crossed, selected=selected),
+                on_select="rerun", selection_mode="points", key="prioritize_quadrant",
+                config={"displaylogo": False})
+            points = event.selection.points if event and event.selection else []
+            if points:
+                state.select_initiative(points[0]["customdata"][0])
+            st.caption("Filled bubbles are funded, hollow ones below the line; bubble area is cost. "
+                       "A dark ring marks an initiative that crossed the funding line. Click a bubble to select it.")
+    if strip_column is not None:
+        with strip_column:
+            st.markdown(f"**Not scored for alignment yet** ({int(result['sai'].isna().sum())})")
+            strip = st.plotly_chart(unscored_figure(result, segments, currency, height=420 if notice else 560),
+                                    on_select="rerun", selection_mode="points", key="prioritize_strip",
+                                    config={"displaylogo": False})
+            points = strip.selection.points if strip and strip.selection else []
+            if points:
+                state.select_initiative(points[0]["customdata"][0])
+
+    selected = state.selected_initiative()
+    row = state.row_of(current, selected) if selected else None
+    if row is not None:
+        item = result.iloc[row]
+        status = funding_status(result.iloc[[row]])[0]
+        st.markdown(f"**Selected: {item['initiative_id']}**")
+        st.text(f"{item['name']} · {item['segment']} · {money(item['cost'], currency)} · rank {item['rank']} · "
+                f"{status}")
+        st.page_link("app_pages/why.py", label="Why this score", icon=":material/arrow_forward:")
+
+    st.subheader("What changed against the committed weights")
+    if changes.empty:
+        st.caption("Nothing has moved: the what-if equals the committed weights.")
+    else:
+        shown = changes.assign(
+            cost=changes["cost"] / 100,
+            funded_before=[_side(v) for v in changes["funded_before"]],
+            funded_after=[_side(v) for v in changes["funded_after"]],
+        )[["initiative_id", "name", "segment", "rank_before", "rank_after", "rank_change", "crossing",
+           "funded_before", "funded_after", "cost"]]
+        st.dataframe(shown, hide_index=True, width="stretch", key="prioritize_changes", column_config={
+            "initiative_id": "ID", "name": "Initiative", "segment": "Segment",
+            "rank_before": st.column_config.NumberColumn("Rank before", format="%d"),
+            "rank_after": st.column_config.NumberColumn("Rank now", format="%d"),
+            "rank_change": st.column_config.NumberColumn("Moved", format="%+d", help="Positive: moved up"),
+            "crossing": "Funding line", "funded_before": "Before", "funded_after": "Now",
+            "cost": money_column("Cost", currency)})
+
+    st.subheader("Ranked lists and funding lines")
+    tabs = st.tabs([f"{s.segment} ({s.count})" for s in funding])
+    for tab, summary_of_segment in zip(tabs, funding, strict=True):
+        with tab:
+            segment = summary_of_segment.segment
+            if summary_of_segment.envelope is None:
+                st.caption(f"No envelope for {segment}: the list is ranked but has no funding line.")
+            else:
+                line = (f"{summary_of_segment.funded_count} funded for {money(summary_of_segment.funded, currency)} "
+                        f"of the {money(summary_of_segment.envelope, currency)} envelope; headroom "
+                        f"{money(summary_of_segment.headroom, currency)}.")
+                if summary_of_segment.overrun:
+                    st.warning(f"Must-fund initiatives alone overrun the envelope by "
+                               f"{money(summary_of_segment.overrun, currency)}. " + line, icon=":material/warning:")
+                else:
+                    st.caption(line + " Shaded rows are funded; the funding line runs under the last of them.")
+            ranked = ranked_segment(result, segment, current.baseline)
+            table = pd.DataFrame({
+                "rank": ranked["rank"], "moved": ranked["rank_change"].where(ranked["rank_change"] != 0),
+                "initiative_id": ranked["initiative_id"],
+                "name": ranked["name"], "cost": ranked["cost"] / 100,
+                "running_total": ranked["running_total"].astype("Float64") / 100,
+                "segment_score": ranked["segment_score"], "urgency": ranked["urgency"], "sai": ranked["sai"],
+                "status": funding_status(ranked), "crossing": ranked["crossing"],
+            })
+            styled = shade_rows(table, ranked["funded"].fillna(False).to_numpy(dtype=bool))
+            selection = st.dataframe(
+                styled, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 560),
+                key=f"prioritize_list_{segment}",
+                on_select="rerun", selection_mode="single-row", column_config={
+                    "rank": st.column_config.NumberColumn("Rank", format="%d"),
+                    "moved": st.column_config.NumberColumn("Moved", format="%+d", help="Positive: moved up"),
+                    "initiative_id": "ID", "name": "Initiative", "cost": money_column("Cost", currency),
+                    "running_total": money_column("Running total", currency,
+                                                  "Cost counted by the funding line, in funding order"),
+                    "segment_score": score_column("Segment score"), "urgency": score_column("Urgency"),
+                    "sai": score_column("SAI"), "status": "Funding", "crossing": "Crossed"})
+            rows = selection.selection.rows if selection and selection.selection else []
+            if rows:
+                state.select_initiative(str(table.iloc[rows[0]]["initiative_id"]))

@@ -1,0 +1,184 @@
+"""The store, the cached portfolio views and the what-if parameters of a session.
+
+Caching lives here, on the UI side: ``cache_resource`` holds the DuckDB store
+(one connection per database file) and the prepared arrays of each committed
+data version, which are shared read-only by every session. What-if weights
+live in the session until saved.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from portfolio.errors import PortfolioLensError
+from portfolio.funding import evaluate
+from portfolio.importing import DEMO_PATH, require_portfolio
+from portfolio.models import Portfolio, Problem, portfolio_warnings
+from portfolio.scoring import ScoringInputs, ScoringParams, prepare
+from portfolio.store import Store, default_workspace, open_store
+
+logger = logging.getLogger(__name__)
+
+PARAMS_KEY = "whatif_params"
+PARAMS_VERSION_KEY = "whatif_data_version"
+SELECTED_KEY = "selected_initiative"
+USER_KEY = "user_name"
+
+
+def database_path() -> Path:
+    """Return the workspace database: ``$PORTFOLIO_LENS_DB`` or the default for the data source."""
+    configured = os.environ.get("PORTFOLIO_LENS_DB")
+    if configured:
+        return Path(configured)
+    return default_workspace(data_path())
+
+
+def data_path() -> Path | None:
+    configured = os.environ.get("PORTFOLIO_LENS_DATA")
+    return Path(configured) if configured else None
+
+
+@st.cache_resource(show_spinner="Opening the workspace…")
+def get_store(path: str, seed: str) -> Store:
+    """Open the workspace once per database file; every session shares the connection."""
+    logger.info("opening workspace %s (seed %s)", path, seed)
+    return open_store(path, seed=Path(seed))
+
+
+def store() -> Store:
+    seed = data_path() or DEMO_PATH
+    return get_store(str(database_path()), str(seed))
+
+
+@dataclass(frozen=True)
+class View:
+    """One committed data version of the portfolio, prepared for scoring; shared and read-only."""
+
+    version: int
+    portfolio: Portfolio
+    inputs: ScoringInputs
+    baseline_params: ScoringParams
+    baseline: pd.DataFrame
+    warnings: tuple[Problem, ...]
+    stored_total: int
+
+    @property
+    def currency(self) -> str:
+        return self.portfolio.settings.currency
+
+    @property
+    def theme_names(self) -> dict[str, str]:
+        themes = self.portfolio.themes
+        return dict(zip(themes["theme_id"], themes["name"], strict=True))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the portfolio…")
+def _load_view(path: str, version: int, _store: Store) -> View:
+    portfolio = _store.read()
+    inputs = prepare(portfolio)
+    params = ScoringParams.from_portfolio(portfolio)
+    return View(
+        version=version,
+        portfolio=portfolio,
+        inputs=inputs,
+        baseline_params=params,
+        baseline=evaluate(inputs, params),
+        warnings=tuple(portfolio_warnings(portfolio)),
+        stored_total=_store.stored_total(),
+    )
+
+
+def view() -> View:
+    """Return the current committed view; a commit by anyone gives the next call a new one."""
+    current = store()
+    return _load_view(current.path, current.data_version(), current)
+
+
+def params(current: View) -> ScoringParams:
+    """Return the session's what-if parameters, reset to the committed ones when the data changed shape."""
+    held = st.session_state.get(PARAMS_KEY)
+    if held is None or not _compatible(held, current.baseline_params):
+        held = current.baseline_params
+        st.session_state[PARAMS_KEY] = held
+        clear_widgets()
+    st.session_state[PARAMS_VERSION_KEY] = current.version
+    return held
+
+
+def _compatible(held: ScoringParams, baseline: ScoringParams) -> bool:
+    return set(held.theme_weights) == set(baseline.theme_weights) and set(held.lenses) == set(baseline.lenses)
+
+
+def set_params(value: ScoringParams) -> None:
+    st.session_state[PARAMS_KEY] = value
+
+
+def clear_widgets(prefix: str = "prioritize_") -> None:
+    """Forget the page's slider states so that they are drawn again from the parameters."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
+        del st.session_state[key]
+
+
+def reset_params() -> None:
+    """Return every weight, envelope and threshold to the committed values."""
+    st.session_state.pop(PARAMS_KEY, None)
+    clear_widgets()
+
+
+def scored(current: View, what_if: ScoringParams) -> pd.DataFrame:
+    """Score the committed view under the session's parameters."""
+    if what_if == current.baseline_params:
+        return current.baseline
+    return evaluate(current.inputs, what_if)
+
+
+def user_name() -> str | None:
+    name = st.session_state.get(USER_KEY, "")
+    return name.strip() or None
+
+
+def select_initiative(initiative_id: str | None) -> None:
+    st.session_state[SELECTED_KEY] = initiative_id
+
+
+def selected_initiative() -> str | None:
+    return st.session_state.get(SELECTED_KEY)
+
+
+def row_of(current: View, initiative_id: str) -> int | None:
+    matches = np.flatnonzero(current.inputs.ids == initiative_id)
+    return int(matches[0]) if len(matches) else None
+
+
+def reload_from(path: Path, who: str) -> list[Problem]:
+    """Load a canonical portfolio from disk into the workspace, replacing it; raise when it does not load."""
+    portfolio, problems = require_portfolio(path)
+    store().load(portfolio, who)
+    reset_params()
+    return problems
+
+
+__all__ = [
+    "PortfolioLensError",
+    "View",
+    "database_path",
+    "data_path",
+    "params",
+    "reload_from",
+    "reset_params",
+    "row_of",
+    "scored",
+    "select_initiative",
+    "selected_initiative",
+    "set_params",
+    "store",
+    "user_name",
+    "view",
+]
