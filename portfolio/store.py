@@ -429,8 +429,12 @@ class Store:
             *(None if getattr(row, c) is None else format_cents(getattr(row, c)) for c in MONEY_FIELDS),
             *(getattr(row, c) for c in DATE_FIELDS), extra, None, version, who, _now(),
         ]
+        columns = ["position", "initiative_id", "name", "segment", "cost", "must_fund", "force_out", *CRITERIA,
+                   *TEXT_FIELDS, *MONEY_FIELDS, *DATE_FIELDS, "extra", "source_row", "version", "updated_by",
+                   "updated_at"]
         placeholders = ", ".join("?" for _ in values)
-        cursor.execute(f"INSERT INTO initiatives VALUES ({placeholders})", values)
+        # Column names come from the constants above, never from input.
+        cursor.execute(f"INSERT INTO initiatives ({', '.join(columns)}) VALUES ({placeholders})", values)
 
     @staticmethod
     def _snapshot(cursor, initiative_id: str) -> dict[str, Any]:

@@ -1,0 +1,186 @@
+"""The real Streamlit app through AppTest: every page on the demo and on an imported GMPP portfolio."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from portfolio.mapping import import_file, load_profile
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "demo"
+GMPP_2023 = ROOT.parent / "shared" / "data" / "gmpp" / "gmpp_2023.csv"
+PAGES = ("app_pages/prioritize.py", "app_pages/why.py", "app_pages/spend.py", "app_pages/initiatives.py",
+         "app_pages/data.py")
+TITLES = ("Prioritize", "Why this score", "Spend", "Initiatives", "Data")
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    """Point the app at a fresh workspace database seeded from the demo."""
+    monkeypatch.setenv("PORTFOLIO_LENS_DB", str(tmp_path / "workspace.duckdb"))
+    monkeypatch.delenv("PORTFOLIO_LENS_DATA", raising=False)
+    return tmp_path
+
+
+def start_app() -> AppTest:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def demo_sai(initiative_id: str, weights: dict[str, float]) -> float:
+    """Compute SAI straight from the demo files: 100 * sum W(t) * a(i, t) / 10."""
+    total = sum(weights.values())
+    scores = {row["theme_id"]: float(row["score"]) for row in read_csv(DEMO / "alignment.csv")
+              if row["initiative_id"] == initiative_id}
+    return 100 * sum(weights[t] / total * scores.get(t, 0.0) for t in weights) / 10
+
+
+def demo_weights() -> dict[str, float]:
+    return {row["theme_id"]: float(row["weight"]) for row in read_csv(DEMO / "themes.csv")}
+
+
+@pytest.mark.parametrize(("page", "title"), list(zip(PAGES, TITLES, strict=True)))
+def test_page_renders_on_demo(workspace, page, title):
+    app = start_app()
+    app.switch_page(page).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.title[0].value == title
+
+
+def test_prioritize_shows_a_slider_per_theme(workspace):
+    app = start_app()
+    keys = {slider.key for slider in app.slider}
+    for theme_id in demo_weights():
+        assert f"prioritize_theme_{theme_id}" in keys
+
+
+def test_theme_slider_changes_sai_as_contract_predicts(workspace):
+    app = start_app()
+    app.slider(key="prioritize_theme_cx").set_value(0.0).run()
+    assert not app.exception
+
+    app.session_state["selected_initiative"] = "INI-043"
+    app.switch_page("app_pages/why.py").run()
+    assert not app.exception
+    weights = {**demo_weights(), "cx": 0.0}
+    expected = demo_sai("INI-043", weights)
+    shown = float(app.metric[0].value)
+    assert shown == pytest.approx(round(expected, 2), abs=1e-9)
+    assert shown != pytest.approx(round(demo_sai("INI-043", demo_weights()), 2))
+
+
+def test_theme_slider_reports_moves_and_crossings(workspace):
+    app = start_app()
+    before = {metric.label: metric.value for metric in app.metric}
+    assert before["Moved rank"] == "0"
+
+    app.slider(key="prioritize_theme_cx").set_value(0.0).run()
+    app.slider(key="prioritize_theme_resilience").set_value(40.0).run()
+    after = {metric.label: metric.value for metric in app.metric}
+    assert int(after["Moved rank"]) > 0
+    assert after["Crossed the line"] != "0 in · 0 out"
+
+
+def test_reset_returns_to_committed_weights(workspace):
+    app = start_app()
+    app.slider(key="prioritize_theme_cx").set_value(0.0).run()
+    app.button(key="prioritize_reset_button").click().run()
+    assert app.slider(key="prioritize_theme_cx").value == 25.0
+    assert {m.label: m.value for m in app.metric}["Moved rank"] == "0"
+
+
+def test_all_weights_zero_explains_undefined_sai(workspace):
+    app = start_app()
+    for theme_id in demo_weights():
+        app.slider(key=f"prioritize_theme_{theme_id}").set_value(0.0).run()
+    assert not app.exception
+    notices = " ".join(info.value for info in app.info)
+    assert "SAI undefined: every theme weight is zero" in notices
+
+
+def test_why_parts_add_up_to_total(workspace):
+    app = start_app()
+    app.session_state["selected_initiative"] = "INI-061"
+    app.switch_page("app_pages/why.py").run()
+    assert not app.exception
+    sai_table = app.dataframe[0].value
+    assert round(sai_table["points"].sum(), 2) == float(app.metric[0].value)
+
+
+def test_spend_reconciliation_passes_on_demo(workspace):
+    app = start_app()
+    app.switch_page("app_pages/spend.py").run()
+    checks = next(frame.value for frame in app.dataframe if "result" in frame.value.columns)
+    assert set(checks["result"]) == {"passes"}
+    assert any("holds to the cent" in s.value for s in app.success)
+
+
+def edit_form(app: AppTest, initiative_id: str) -> AppTest:
+    app.sidebar.text_input(key="user_name").input("Dana Whitfield").run()
+    app.switch_page("app_pages/initiatives.py").run()
+    app.selectbox(key="initiatives_edit_id").select(initiative_id).run()
+    return app
+
+
+def test_edit_refuses_unjustified_ten(workspace):
+    app = edit_form(start_app(), "INI-002")
+    app.number_input(key="initiatives_form_INI-002_1_score_cx").set_value(10.0)
+    app.get("form_submit_button")[0].click().run()
+    errors = " ".join(e.value for e in app.error)
+    assert "needs a justification" in errors
+    assert not app.success
+
+
+def test_edit_saves_justified_ten(workspace):
+    app = edit_form(start_app(), "INI-002")
+    app.number_input(key="initiatives_form_INI-002_1_score_cx").set_value(10.0)
+    app.text_input(key="initiatives_form_INI-002_1_note_cx").input("Moves the NPS key result by ten points")
+    app.get("form_submit_button")[0].click().run()
+    assert not app.error, [e.value for e in app.error]
+    assert "Saved INI-002 (version 2)." in " ".join(s.value for s in app.success)
+
+
+def test_edit_needs_a_name(workspace):
+    app = start_app()
+    app.switch_page("app_pages/initiatives.py").run()
+    app.selectbox(key="initiatives_edit_id").select("INI-002").run()
+    app.get("form_submit_button")[0].click().run()
+    assert "enter your name" in " ".join(e.value for e in app.error)
+
+
+@pytest.fixture
+def gmpp_workspace(tmp_path, monkeypatch):
+    """Import GMPP 2023 through the uk-gmpp profile and point the app at it."""
+    out = tmp_path / "gmpp"
+    import_file(GMPP_2023, load_profile("uk-gmpp"), out)
+    monkeypatch.setenv("PORTFOLIO_LENS_DATA", str(out))
+    monkeypatch.setenv("PORTFOLIO_LENS_DB", str(tmp_path / "gmpp.duckdb"))
+    return out
+
+
+@pytest.mark.parametrize(("page", "title"), list(zip(PAGES, TITLES, strict=True)))
+def test_page_renders_on_gmpp(gmpp_workspace, page, title):
+    app = start_app()
+    app.switch_page(page).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.title[0].value == title
+
+
+def test_gmpp_prioritize_says_sai_not_scored(gmpp_workspace):
+    app = start_app()
+    notices = " ".join(info.value for info in app.info)
+    assert "no themes yet" in notices
+    strip_titles = [m.value for m in app.markdown if "Not scored for alignment yet" in m.value]
+    assert strip_titles
+    assert "(217)" in strip_titles[0]
