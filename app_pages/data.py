@@ -43,6 +43,7 @@ else:
     report = pd.DataFrame([{
         "kind": w.code.replace("_", " "), "file": w.file, "row": w.row, "column": w.column,
         "initiative": w.initiative_id, "value": w.value, "message": w.message} for w in warnings])
+    report = report.sort_values(["kind", "file", "row"], kind="stable", na_position="first")
     counts = report["kind"].value_counts()
     st.caption("Warnings do not stop the portfolio from loading but each needs a look: "
                + ", ".join(f"{count} {kind}" for kind, count in counts.items()) + ".")

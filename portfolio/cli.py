@@ -195,9 +195,10 @@ def run_import(args: argparse.Namespace) -> int:
     from portfolio.mapping import import_file, load_profile
 
     report = import_file(args.file, load_profile(args.mapping), args.out)
+    # A rejected row is reported, not an error of the command: the rest of the file was written.
     for problem in report.problems:
-        print(f"{problem.severity}: {problem.describe() if hasattr(problem, 'describe') else problem}",
-              file=sys.stderr)
+        kind = "rejected" if problem.severity == "error" else problem.severity
+        print(f"{kind}: {problem.describe()}", file=sys.stderr)
     print(report.summary_line(), file=sys.stderr)
     print(f"wrote {args.out}")
     return 0

@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -75,19 +76,37 @@ def read_csv_table(data: bytes, label: str) -> RawTable:
     except csv.Error as exc:
         raise InvalidPortfolioError(f"{label} cannot be read as CSV ({exc}); check its quotes") from exc
     header = [cell.strip() for cell in rows[0]]
-    body = [row for row in rows[1:] if any(cell.strip() for cell in row)]
+    # A quoted line break keeps a record on one spreadsheet row, so rows count records, not lines.
+    numbered = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(cell.strip() for cell in row)]
     width = len(header)
-    for number, row in enumerate(body, start=2):
+    for number, row in numbered:
         if len(row) > width and any(cell.strip() for cell in row[width:]):
             raise InvalidPortfolioError(
                 f"{label}, row {number}: the row has {len(row)} cells but the header has {width}; "
                 "check for an unquoted comma")
-    # Duplicate header names stay visible to validation: columns are positional here.
-    frame = pd.DataFrame([(row + [""] * width)[:width] for row in body], columns=range(width), dtype=object)
+        for cell in row:
+            if len(cell) > MAX_CELL_CHARS:
+                raise InvalidPortfolioError(
+                    f"{label}, row {number}: a cell holds {len(cell):,} characters, over the limit of "
+                    f"{MAX_CELL_CHARS:,}; check for a missing closing quote")
+    return RawTable(label=label, frame=_frame(header, numbered))
+
+
+def _frame(header: list[str], numbered: list[tuple[int, list[str]]]) -> pd.DataFrame:
+    """Build a text frame indexed by spreadsheet row number; duplicate header names stay visible."""
+    width = len(header)
+    frame = pd.DataFrame([(row + [""] * width)[:width] for _, row in numbered], columns=range(width), dtype=object)
     if frame.empty:
         frame = pd.DataFrame(columns=range(width), dtype=object)
+    frame.index = pd.Index([number for number, _ in numbered], dtype="int64", name="row")
     frame.columns = header
-    return RawTable(label=label, frame=frame)
+    return frame
+
+
+def plain_number(value: float) -> str:
+    """Write a float in plain decimal notation, never with an exponent: 1e16 as ``10000000000000000``."""
+    text = format(Decimal(repr(float(value))), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _cell_text(value: Any) -> str:
@@ -100,7 +119,7 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        return plain_number(value)
     return str(value)
 
 
@@ -118,19 +137,16 @@ def read_workbook(data: bytes, label: str) -> dict[str, RawTable]:
             name = sheet.title.strip().lower()
             if name not in TABLES:
                 continue
-            rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            rows = [row for row in rows if any(cell.strip() for cell in row)]
+            rows = [(number, [_cell_text(v) for v in row])
+                    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+            rows = [(number, row) for number, row in rows if any(cell.strip() for cell in row)]
             sheet_label = f'{label}, sheet "{sheet.title}"'
             if not rows:
                 raise InvalidPortfolioError(f"{sheet_label} is empty; it needs at least a header row")
-            header = [cell.strip() for cell in rows[0]]
+            header = [cell.strip() for cell in rows[0][1]]
             while header and not header[-1]:
                 header.pop()
-            width = len(header)
-            frame = pd.DataFrame([(r + [""] * width)[:width] for r in rows[1:]], columns=range(width),
-                                 dtype=object)
-            frame.columns = header
-            tables[name] = RawTable(label=sheet_label, frame=frame)
+            tables[name] = RawTable(label=sheet_label, frame=_frame(header, rows[1:]))
     finally:
         workbook.close()
     if not tables:
@@ -282,6 +298,8 @@ def canonical_frames(portfolio: Portfolio) -> dict[str, pd.DataFrame]:
     if portfolio.urgency != DEFAULT_URGENCY:
         frames["urgency"] = pd.DataFrame(
             [(c, _number_text(w)) for c, w in portfolio.urgency.items()], columns=["criterion", "weight"])
+    if len(portfolio.dependencies):
+        frames["dependencies"] = portfolio.dependencies[["initiative_id", "requires_id"]].copy()
     settings = portfolio.settings.model_dump()
     frames["settings"] = pd.DataFrame(
         [(k, _number_text(v) if isinstance(v, float) else str(v)) for k, v in settings.items()],
@@ -290,8 +308,7 @@ def canonical_frames(portfolio: Portfolio) -> dict[str, pd.DataFrame]:
 
 
 def _number_text(value: float) -> str:
-    value = float(value)
-    return str(int(value)) if value.is_integer() else repr(value)
+    return plain_number(value)
 
 
 def write_canonical(portfolio: Portfolio, out_dir: Path) -> None:

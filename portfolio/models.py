@@ -32,6 +32,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from portfolio.formatting import money
+
 CRITERIA: tuple[str, ...] = (
     "business_value",
     "urgency",
@@ -57,6 +59,7 @@ TABLES: tuple[str, ...] = (
     "lenses",
     "urgency",
     "settings",
+    "dependencies",
 )
 REQUIRED_TABLES: tuple[str, ...] = ("themes", "initiatives", "alignment")
 
@@ -68,6 +71,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "lenses": ("segment", "criterion", "weight"),
     "urgency": ("criterion", "weight"),
     "settings": ("key", "value"),
+    "dependencies": ("initiative_id", "requires_id"),
 }
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "themes": ("objective", "key_results"),
@@ -91,6 +95,7 @@ OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "lenses": (),
     "urgency": (),
     "settings": (),
+    "dependencies": (),
 }
 TEXT_FIELDS: tuple[str, ...] = ("sponsor", "business_unit", "status", "description")
 MONEY_FIELDS: tuple[str, ...] = ("capex", "opex", "actual_spend")
@@ -143,7 +148,11 @@ UNJUSTIFIED_CAP = 8.0
 
 # --- value parsers -----------------------------------------------------------
 
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# Plain decimal notation only: no thousands separators, no exponent.
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+# The largest amount DECIMAL(18,2) holds; larger money is rejected at validation.
+MAX_AMOUNT = Decimal("9999999999999999.99")
 
 
 def is_blank(value: Any) -> bool:
@@ -195,6 +204,9 @@ def _to_money(value: Any) -> int:
         raise PydanticCustomError("too_precise",
                                   '"{value}" has more than 2 decimal places; round it to the cent',
                                   {"value": str(value).strip()})
+    if number > MAX_AMOUNT:
+        raise PydanticCustomError("too_large", '"{value}" is too large; the largest amount is {limit}',
+                                  {"value": str(value).strip(), "limit": str(MAX_AMOUNT)})
     return int(number * 100)
 
 
@@ -396,6 +408,15 @@ class SettingRow(BaseModel):
     value: OptionalText = None
 
 
+class DependencyRow(BaseModel):
+    """Initiative ``initiative_id`` can only be funded together with ``requires_id``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    initiative_id: RequiredText
+    requires_id: RequiredText
+
+
 ROW_MODELS: dict[str, type[BaseModel]] = {
     "themes": ThemeRow,
     "initiatives": InitiativeRow,
@@ -404,6 +425,7 @@ ROW_MODELS: dict[str, type[BaseModel]] = {
     "lenses": LensRow,
     "urgency": UrgencyRow,
     "settings": SettingRow,
+    "dependencies": DependencyRow,
 }
 
 
@@ -448,6 +470,12 @@ class Portfolio:
     settings: Settings
     source: str = ""
     extra_columns: tuple[str, ...] = field(default_factory=tuple)
+    dependencies: pd.DataFrame = field(default_factory=lambda: empty_frame(DEPENDENCY_COLUMNS))
+    file_labels: dict[str, str] = field(default_factory=dict)
+
+    def label(self, table: str) -> str:
+        """Return how messages name a table: its file or sheet as read, else ``<table>.csv``."""
+        return self.file_labels.get(table, f"{table}.csv")
 
     @property
     def segments(self) -> list[str]:
@@ -478,6 +506,7 @@ INITIATIVE_COLUMNS = (
     "row",
 )
 ALIGNMENT_COLUMNS = ("initiative_id", "theme_id", "score", "justification", "row")
+DEPENDENCY_COLUMNS = ("initiative_id", "requires_id", "row")
 
 
 def empty_frame(columns: tuple[str, ...]) -> pd.DataFrame:
@@ -489,9 +518,10 @@ def _validate_rows(
 ) -> list[tuple[int, BaseModel]]:
     """Validate each row; return (row number, model) for the valid ones."""
     records = table.frame.to_dict("records")
+    numbers = row_numbers(table)
     adapter = TypeAdapter(list[model])
     try:
-        return [(index + 2, item) for index, item in enumerate(adapter.validate_python(records))]
+        return [(numbers[index], item) for index, item in enumerate(adapter.validate_python(records))]
     except ValidationError as exc:
         failed: set[int] = set()
         for error in exc.errors():
@@ -506,7 +536,7 @@ def _validate_rows(
                     severity="error",
                     code=error["type"],
                     file=table.label,
-                    row=index + 2,
+                    row=numbers[index],
                     column=column,
                     value=None if is_blank(value) else str(value),
                     initiative_id=str(item_id).strip() if item_id else None,
@@ -516,8 +546,16 @@ def _validate_rows(
         valid = []
         for index, record in enumerate(records):
             if index not in failed:
-                valid.append((index + 2, model.model_validate(record)))
+                valid.append((numbers[index], model.model_validate(record)))
         return valid
+
+
+def row_numbers(table: RawTable) -> list[int]:
+    """Return the spreadsheet row number of each row: the frame's index when readers set it, else position + 2."""
+    index = table.frame.index
+    if index.dtype.kind == "i" and index.name == "row":
+        return [int(v) for v in index]
+    return list(range(2, len(index) + 2))
 
 
 def _error_message(error: dict[str, Any]) -> str:
@@ -583,8 +621,12 @@ def parse_portfolio(tables: dict[str, RawTable], source: str = "") -> tuple[Port
     urgency = _parse_urgency(rows["urgency"], usable.get("urgency"), problems)
 
     themes = _themes_frame(rows["themes"], usable["themes"], problems)
+    themes.attrs["all_ids"] = {str(v).strip() for v in usable["themes"].frame["theme_id"] if not is_blank(v)}
     initiatives = _initiatives_frame(rows["initiatives"], usable["initiatives"], lenses, problems)
+    initiatives.attrs["all_ids"] = {str(v).strip() for v in usable["initiatives"].frame["initiative_id"]
+                                    if not is_blank(v)}
     alignment = _alignment_frame(rows["alignment"], usable["alignment"], initiatives, themes, problems)
+    dependencies = _dependencies_frame(rows["dependencies"], usable.get("dependencies"), initiatives, problems)
     envelopes = _parse_budget(rows["budget"], usable.get("budget"), lenses, problems)
 
     if any(p.severity == "error" for p in problems):
@@ -602,6 +644,8 @@ def parse_portfolio(tables: dict[str, RawTable], source: str = "") -> tuple[Port
         settings=settings,
         source=source,
         extra_columns=extra_columns,
+        dependencies=dependencies,
+        file_labels={name: table.label for name, table in tables.items()},
     )
     problems.extend(portfolio_warnings(portfolio))
     return portfolio, problems
@@ -760,8 +804,10 @@ def _typed_initiatives(frame: pd.DataFrame) -> pd.DataFrame:
 def _alignment_frame(rows, table: RawTable, initiatives, themes, problems: list[Problem]) -> pd.DataFrame:
     if not rows:
         return empty_frame(ALIGNMENT_COLUMNS).astype({"score": float})
-    known_initiatives = set(initiatives["initiative_id"])
-    known_themes = set(themes["theme_id"])
+    # Ids of rows rejected for other reasons still count as known, so that one bad
+    # initiative row does not also report every alignment row naming it.
+    known_initiatives = set(initiatives["initiative_id"]) | set(initiatives.attrs.get("all_ids", ()))
+    known_themes = set(themes["theme_id"]) | set(themes.attrs.get("all_ids", ()))
     seen: set[tuple[str, str]] = set()
     for row_number, row in rows:
         if row.initiative_id not in known_initiatives:
@@ -789,6 +835,35 @@ def _alignment_frame(rows, table: RawTable, initiatives, themes, problems: list[
     frame["score"] = frame["score"].astype(float)
     frame["justification"] = frame["justification"].fillna("")
     return frame[list(ALIGNMENT_COLUMNS)]
+
+
+def _dependencies_frame(rows, table: RawTable | None, initiatives, problems: list[Problem]) -> pd.DataFrame:
+    if not rows:
+        return empty_frame(DEPENDENCY_COLUMNS)
+    known = set(initiatives["initiative_id"]) | set(initiatives.attrs.get("all_ids", ()))
+    seen: set[tuple[str, str]] = set()
+    for row_number, row in rows:
+        for column in ("initiative_id", "requires_id"):
+            value = getattr(row, column)
+            if value not in known:
+                problems.append(Problem(severity="error", code="unknown_initiative", file=table.label,
+                                        row=row_number, column=column, value=value, initiative_id=row.initiative_id,
+                                        message=f'initiative "{value}" is not in the initiatives file; '
+                                                "fix the id or add the initiative"))
+        if row.initiative_id == row.requires_id:
+            problems.append(Problem(severity="error", code="self_dependency", file=table.label, row=row_number,
+                                    column="requires_id", value=row.requires_id, initiative_id=row.initiative_id,
+                                    message="an initiative cannot require itself; remove the row"))
+        pair = (row.initiative_id, row.requires_id)
+        if pair in seen:
+            problems.append(Problem(severity="error", code="duplicate_dependency", file=table.label,
+                                    row=row_number, column="requires_id", value=row.requires_id,
+                                    initiative_id=row.initiative_id,
+                                    message="this dependency appears twice; keep one row"))
+        seen.add(pair)
+    frame = pd.DataFrame([row.model_dump() for _, row in rows])
+    frame["row"] = [number for number, _ in rows]
+    return frame[list(DEPENDENCY_COLUMNS)]
 
 
 # --- warnings ------------------------------------------------------------------
@@ -827,44 +902,46 @@ def portfolio_warnings(portfolio: Portfolio) -> list[Problem]:
     effect = ("counts as given" if settings.unjustified_high_scores == "count"
               else f"is capped at {UNJUSTIFIED_CAP:g}")
     for item in flagged.itertuples():
-        warnings.append(Problem(severity="warning", code="unjustified_high_score", file="alignment.csv",
+        warnings.append(Problem(severity="warning", code="unjustified_high_score", file=portfolio.label("alignment"),
                                 row=_row(item.row), column="justification", value=f"{item.score:g}",
                                 initiative_id=item.initiative_id,
                                 message=f'score {item.score:g} for theme "{item.theme_id}" has no justification '
                                         f"and {effect}; add a justification or lower the score"))
 
     for item in missing_criteria(portfolio).itertuples():
-        warnings.append(Problem(severity="warning", code="missing_criterion", file="initiatives.csv",
+        warnings.append(Problem(severity="warning", code="missing_criterion", file=portfolio.label("initiatives"),
                                 row=_row(item.row), column=item.criterion, initiative_id=item.initiative_id,
                                 message=f'criterion "{item.criterion}" is missing and counts as 0; score it'))
 
+    currency = settings.currency
     for segment, envelope in portfolio.envelopes.items():
         forced = initiatives[(initiatives["segment"] == segment) & initiatives["must_fund"]]
         total = int(forced["cost"].sum())
         if total > envelope:
-            warnings.append(Problem(severity="warning", code="must_fund_overrun", file="budget.csv",
+            warnings.append(Problem(severity="warning", code="must_fund_overrun", file=portfolio.label("budget"),
                                     column="envelope", value=format_cents(envelope),
                                     message=f'must-fund initiatives of segment "{segment}" cost '
-                                            f"{format_cents(total)}, over its envelope of "
-                                            f"{format_cents(envelope)} by {format_cents(total - envelope)}"))
+                                            f"{money(total, currency, exact=True)}, over its envelope of "
+                                            f"{money(envelope, currency, exact=True)} by "
+                                            f"{money(total - envelope, currency, exact=True)}"))
 
     linked = set(alignment.loc[alignment["score"] > 0, "initiative_id"])
     strategic = initiatives[(initiatives["segment"] == "strategic") & ~initiatives["initiative_id"].isin(linked)]
     for item in strategic.itertuples():
-        warnings.append(Problem(severity="warning", code="no_alignment", file="initiatives.csv",
+        warnings.append(Problem(severity="warning", code="no_alignment", file=portfolio.label("initiatives"),
                                 row=_row(item.row), column="initiative_id", value=item.initiative_id,
                                 initiative_id=item.initiative_id,
                                 message="strategic initiative with no alignment to any theme; "
                                         "score it against the themes it serves"))
 
     for item in initiatives[initiatives["cost"] == 0].itertuples():
-        warnings.append(Problem(severity="warning", code="zero_cost", file="initiatives.csv",
+        warnings.append(Problem(severity="warning", code="zero_cost", file=portfolio.label("initiatives"),
                                 row=_row(item.row), column="cost", value="0.00",
                                 initiative_id=item.initiative_id,
                                 message="cost is zero; check that the initiative really costs nothing"))
 
     for item in portfolio.themes[portfolio.themes["weight"] == 0].itertuples():
-        warnings.append(Problem(severity="warning", code="zero_weight", file="themes.csv",
+        warnings.append(Problem(severity="warning", code="zero_weight", file=portfolio.label("themes"),
                                 row=_row(item.row), column="weight", value="0",
                                 message=f'theme "{item.theme_id}" has weight zero and does not count in SAI'))
     return warnings

@@ -39,9 +39,12 @@ def attribute_spend(inputs: ScoringInputs, selected: np.ndarray | None = None) -
     alignment_total = np.zeros(inputs.size, dtype=np.int64)
     np.add.at(alignment_total, rows, milli)
     cost = inputs.cost
-    numerator = cost[rows] * milli
-    parts = numerator // alignment_total[rows]
-    remainders = numerator % alignment_total[rows]
+    # cost * milli / A would overflow int64 for costs above about 9e12 units; with
+    # cost = q * A + r it is q * milli + r * milli / A, where r * milli < A * 10_000.
+    totals = alignment_total[rows]
+    whole, rest = np.divmod(cost[rows], totals)
+    parts = whole * milli + (rest * milli) // totals
+    remainders = (rest * milli) % totals
 
     given = np.zeros(inputs.size, dtype=np.int64)
     np.add.at(given, rows, parts)
@@ -117,7 +120,9 @@ def alignment_gap(attribution: pd.DataFrame, params: ScoringParams, theme_names:
     attributed = int(themes["spend"].sum())
     weights = params.normalized_theme_weights()
     themes["name"] = themes["theme_id"].map(theme_names)
-    themes["spend_share"] = themes["spend"] / attributed * 100 if attributed else np.nan
-    themes["weight_share"] = themes["theme_id"].map(lambda t: weights[t] * 100 if weights else np.nan)
+    spend = themes["spend"].to_numpy(dtype=float)
+    themes["spend_share"] = spend / attributed * 100 if attributed else np.full(len(themes), np.nan)
+    themes["weight_share"] = np.array([weights[t] * 100 if weights else np.nan for t in themes["theme_id"]],
+                                      dtype=float)
     themes["gap"] = themes["spend_share"] - themes["weight_share"]
     return themes[["theme_id", "name", "spend", "spend_share", "weight_share", "gap"]].reset_index(drop=True)

@@ -72,13 +72,16 @@ _SCHEMA = [
         weight DOUBLE NOT NULL)""",
     "CREATE TABLE IF NOT EXISTS urgency_weights (criterion VARCHAR NOT NULL, weight DOUBLE NOT NULL)",
     "CREATE TABLE IF NOT EXISTS settings (key VARCHAR NOT NULL, value VARCHAR)",
+    """CREATE TABLE IF NOT EXISTS dependencies (
+        initiative_id VARCHAR NOT NULL, requires_id VARCHAR NOT NULL, source_row INTEGER)""",
     "CREATE SEQUENCE IF NOT EXISTS audit_id START 1",
     """CREATE TABLE IF NOT EXISTS audit_log (
         id BIGINT NOT NULL DEFAULT nextval('audit_id'), changed_at TIMESTAMP NOT NULL, who VARCHAR NOT NULL,
         action VARCHAR NOT NULL, entity VARCHAR, entity_id VARCHAR, before VARCHAR, after VARCHAR)""",
 ]
 
-_DATA_TABLES = ("themes", "initiatives", "alignment", "budget", "lenses", "urgency_weights", "settings")
+_DATA_TABLES = ("themes", "initiatives", "alignment", "budget", "lenses", "urgency_weights", "settings",
+                "dependencies")
 
 
 def _now() -> dt.datetime:
@@ -270,10 +273,14 @@ class Store:
                 cursor.execute("INSERT INTO urgency_weights VALUES (?, ?)", [criterion, weight])
             for key, value in portfolio.settings.model_dump().items():
                 cursor.execute("INSERT INTO settings VALUES (?, ?)", [key, str(value)])
+            for item in portfolio.dependencies.itertuples():
+                cursor.execute("INSERT INTO dependencies VALUES (?, ?, ?)",
+                               [item.initiative_id, item.requires_id, None if pd.isna(item.row) else int(item.row)])
             self._set_meta(cursor, "source", portfolio.source or "(unknown)")
             self._set_meta(cursor, "loaded_at", now.isoformat(sep=" "))
             self._set_meta(cursor, "loaded_by", who)
             self._set_meta(cursor, "extra_columns", json.dumps(list(portfolio.extra_columns)))
+            self._set_meta(cursor, "file_labels", json.dumps(portfolio.file_labels))
             self._audit(cursor, who, "load portfolio", "portfolio", None, None,
                         {"source": portfolio.source, "initiatives": len(items), "themes": len(themes)})
             for name in ("themes_in", "initiatives_in", "alignment_in"):
@@ -316,6 +323,9 @@ class Store:
             lenses.setdefault(segment, {})[criterion] = float(weight)
         urgency = {c: float(w) for c, w in cursor.execute("SELECT criterion, weight FROM urgency_weights").fetchall()}
         settings = Settings.model_validate(dict(cursor.execute("SELECT key, value FROM settings").fetchall()))
+        dependencies = cursor.execute(
+            "SELECT initiative_id, requires_id, source_row AS row FROM dependencies ORDER BY source_row").df()
+        dependencies["row"] = dependencies["row"].astype(object).where(dependencies["row"].notna(), None)
         source = self._meta(cursor, "source") or ""
         extra_columns = tuple(json.loads(self._meta(cursor, "extra_columns") or "[]"))
 
@@ -340,6 +350,8 @@ class Store:
             settings=settings,
             source=source,
             extra_columns=extra_columns,
+            dependencies=dependencies,
+            file_labels=json.loads(self._meta(cursor, "file_labels") or "{}"),
         )
 
     # --- edits ----------------------------------------------------------------
