@@ -113,7 +113,11 @@ class Store:
         self._connection.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run a write under the store's lock in one transaction: committed on success, rolled back on any error.
+
+        Every committed transaction bumps ``data_version`` so that readers notice it.
+        """
         with self._lock:
             cursor = self._connection.cursor()
             cursor.execute("BEGIN TRANSACTION")
@@ -157,7 +161,7 @@ class Store:
         cursor.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
 
     @staticmethod
-    def _audit(cursor, who: str, action: str, entity: str | None, entity_id: str | None,
+    def audit(cursor, who: str, action: str, entity: str | None, entity_id: str | None,
                before: Any = None, after: Any = None) -> None:
         cursor.execute(
             "INSERT INTO audit_log (changed_at, who, action, entity, entity_id, before, after)"
@@ -245,7 +249,7 @@ class Store:
             "source_row": alignment["row"].astype("Int64"),
         })
 
-        with self._transaction() as cursor:
+        with self.transaction() as cursor:
             for table in _DATA_TABLES:
                 cursor.execute(f"DELETE FROM {table}")  # table names come from the constant above
             cursor.register("themes_in", themes_frame)
@@ -281,7 +285,7 @@ class Store:
             self._set_meta(cursor, "loaded_by", who)
             self._set_meta(cursor, "extra_columns", json.dumps(list(portfolio.extra_columns)))
             self._set_meta(cursor, "file_labels", json.dumps(portfolio.file_labels))
-            self._audit(cursor, who, "load portfolio", "portfolio", None, None,
+            self.audit(cursor, who, "load portfolio", "portfolio", None, None,
                         {"source": portfolio.source, "initiatives": len(items), "themes": len(themes)})
             for name in ("themes_in", "initiatives_in", "alignment_in"):
                 cursor.unregister(name)
@@ -372,7 +376,7 @@ class Store:
         without a justification) and :class:`ConflictError` when the
         initiative changed since ``expected_version``.
         """
-        with self._transaction() as cursor:
+        with self.transaction() as cursor:
             current = cursor.execute(
                 "SELECT version, updated_by, updated_at, position FROM initiatives WHERE initiative_id = ?",
                 [initiative.initiative_id]).fetchone()
@@ -405,7 +409,7 @@ class Store:
                 cursor.execute("INSERT INTO alignment VALUES (?, ?, CAST(? AS DECIMAL(6,3)), ?, NULL)",
                                [row.initiative_id, row.theme_id, repr(row.score), row.justification])
             after = self._snapshot(cursor, initiative.initiative_id)
-            self._audit(cursor, who, "add initiative" if current is None else "edit initiative",
+            self.audit(cursor, who, "add initiative" if current is None else "edit initiative",
                         "initiative", initiative.initiative_id, before, after)
         logger.info("%s saved initiative %s (version %d)", who, initiative.initiative_id, version)
         return version
