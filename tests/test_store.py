@@ -165,7 +165,7 @@ def test_load_failing_at_end_keeps_previous(store: Store, portfolio: Portfolio, 
     def fail(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("audit log unavailable")
 
-    monkeypatch.setattr(Store, "_audit", staticmethod(fail))
+    monkeypatch.setattr(Store, "audit", staticmethod(fail))
 
     with pytest.raises(RuntimeError, match="audit log unavailable"):
         store.load(other, "intruder")
