@@ -300,7 +300,15 @@ def canonical_frames(portfolio: Portfolio) -> dict[str, pd.DataFrame]:
             [(c, _number_text(w)) for c, w in portfolio.urgency.items()], columns=["criterion", "weight"])
     if len(portfolio.dependencies):
         frames["dependencies"] = portfolio.dependencies[["initiative_id", "requires_id"]].copy()
-    settings = portfolio.settings.model_dump()
+    if len(portfolio.theme_history):
+        history = portfolio.theme_history
+        frames["theme_versions"] = pd.DataFrame({
+            "version": history["version"].astype(int).astype(str),
+            "theme_id": history["theme_id"], "name": history["name"],
+            "weight": [_number_text(w) for w in history["weight"]],
+            "objective": history["objective"].fillna(""), "key_results": history["key_results"].fillna(""),
+        })
+    settings = portfolio.settings.model_dump(exclude_none=True)
     frames["settings"] = pd.DataFrame(
         [(k, _number_text(v) if isinstance(v, float) else str(v)) for k, v in settings.items()],
         columns=["key", "value"])

@@ -60,6 +60,7 @@ TABLES: tuple[str, ...] = (
     "urgency",
     "settings",
     "dependencies",
+    "theme_versions",
 )
 REQUIRED_TABLES: tuple[str, ...] = ("themes", "initiatives", "alignment")
 
@@ -72,6 +73,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "urgency": ("criterion", "weight"),
     "settings": ("key", "value"),
     "dependencies": ("initiative_id", "requires_id"),
+    "theme_versions": ("version", "theme_id", "name", "weight"),
 }
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "themes": ("objective", "key_results"),
@@ -96,6 +98,7 @@ OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "urgency": (),
     "settings": (),
     "dependencies": (),
+    "theme_versions": ("objective", "key_results"),
 }
 TEXT_FIELDS: tuple[str, ...] = ("sponsor", "business_unit", "status", "description")
 MONEY_FIELDS: tuple[str, ...] = ("capex", "opex", "actual_spend")
@@ -131,6 +134,9 @@ class Problem(BaseModel):
         return f"{place}: {self.message}"
 
 
+CycleStatus = Literal["draft", "themes_published", "submissions_open", "submissions_closed", "decided"]
+
+
 class Settings(BaseModel):
     """Portfolio-wide settings from the optional ``settings`` file."""
 
@@ -141,6 +147,9 @@ class Settings(BaseModel):
     justification_threshold: float = Field(9.0, ge=0, le=10)
     unjustified_high_scores: Literal["count", "cap"] = "count"
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    cycle: str = Field("Current cycle", min_length=1, max_length=80)
+    # None: decided at load, "draft" without themes and "submissions_open" with them.
+    cycle_status: CycleStatus | None = None
 
 
 # Cap applied to unjustified high scores when the setting says "cap".
@@ -417,6 +426,12 @@ class DependencyRow(BaseModel):
     requires_id: RequiredText
 
 
+class ThemeVersionRow(ThemeRow):
+    """One theme of an earlier, published version of the theme set."""
+
+    version: Annotated[int, Field(ge=1)]
+
+
 ROW_MODELS: dict[str, type[BaseModel]] = {
     "themes": ThemeRow,
     "initiatives": InitiativeRow,
@@ -426,6 +441,7 @@ ROW_MODELS: dict[str, type[BaseModel]] = {
     "urgency": UrgencyRow,
     "settings": SettingRow,
     "dependencies": DependencyRow,
+    "theme_versions": ThemeVersionRow,
 }
 
 
@@ -472,6 +488,19 @@ class Portfolio:
     extra_columns: tuple[str, ...] = field(default_factory=tuple)
     dependencies: pd.DataFrame = field(default_factory=lambda: empty_frame(DEPENDENCY_COLUMNS))
     file_labels: dict[str, str] = field(default_factory=dict)
+    theme_history: pd.DataFrame = field(default_factory=lambda: empty_frame(THEME_HISTORY_COLUMNS))
+
+    # The version number of ``themes``; 0 means one more than the newest version in ``theme_history``.
+    current_version: int = 0
+
+    @property
+    def theme_version(self) -> int:
+        """Return the number of the theme set in ``themes``."""
+        if self.current_version:
+            return self.current_version
+        if self.theme_history.empty:
+            return 1
+        return int(self.theme_history["version"].max()) + 1
 
     def label(self, table: str) -> str:
         """Return how messages name a table: its file or sheet as read, else ``<table>.csv``."""
@@ -507,6 +536,7 @@ INITIATIVE_COLUMNS = (
 )
 ALIGNMENT_COLUMNS = ("initiative_id", "theme_id", "score", "justification", "row")
 DEPENDENCY_COLUMNS = ("initiative_id", "requires_id", "row")
+THEME_HISTORY_COLUMNS = ("version", "theme_id", "name", "weight", "objective", "key_results")
 
 
 def empty_frame(columns: tuple[str, ...]) -> pd.DataFrame:
@@ -621,7 +651,10 @@ def parse_portfolio(tables: dict[str, RawTable], source: str = "") -> tuple[Port
     urgency = _parse_urgency(rows["urgency"], usable.get("urgency"), problems)
 
     themes = _themes_frame(rows["themes"], usable["themes"], problems)
+    history = _history_frame(rows["theme_versions"], usable.get("theme_versions"), problems)
     themes.attrs["all_ids"] = {str(v).strip() for v in usable["themes"].frame["theme_id"] if not is_blank(v)}
+    # Alignment to a theme of an earlier version is kept as history; scoring uses the current set only.
+    themes.attrs["all_ids"] |= set(history["theme_id"])
     initiatives = _initiatives_frame(rows["initiatives"], usable["initiatives"], lenses, problems)
     initiatives.attrs["all_ids"] = {str(v).strip() for v in usable["initiatives"].frame["initiative_id"]
                                     if not is_blank(v)}
@@ -646,6 +679,7 @@ def parse_portfolio(tables: dict[str, RawTable], source: str = "") -> tuple[Port
         extra_columns=extra_columns,
         dependencies=dependencies,
         file_labels={name: table.label for name, table in tables.items()},
+        theme_history=history,
     )
     problems.extend(portfolio_warnings(portfolio))
     return portfolio, problems
@@ -835,6 +869,23 @@ def _alignment_frame(rows, table: RawTable, initiatives, themes, problems: list[
     frame["score"] = frame["score"].astype(float)
     frame["justification"] = frame["justification"].fillna("")
     return frame[list(ALIGNMENT_COLUMNS)]
+
+
+def _history_frame(rows, table: RawTable | None, problems: list[Problem]) -> pd.DataFrame:
+    if not rows:
+        return empty_frame(THEME_HISTORY_COLUMNS).astype({"weight": float})
+    seen: set[tuple[int, str]] = set()
+    for row_number, row in rows:
+        key = (row.version, row.theme_id)
+        if key in seen:
+            problems.append(Problem(severity="error", code="duplicate_theme", file=table.label, row=row_number,
+                                    column="theme_id", value=row.theme_id,
+                                    message=f'theme "{row.theme_id}" appears twice in version {row.version}; '
+                                            "keep one row"))
+        seen.add(key)
+    frame = pd.DataFrame([row.model_dump() for _, row in rows])
+    frame["weight"] = frame["weight"].astype(float)
+    return frame[list(THEME_HISTORY_COLUMNS)].sort_values("version", kind="stable").reset_index(drop=True)
 
 
 def _dependencies_frame(rows, table: RawTable | None, initiatives, problems: list[Problem]) -> pd.DataFrame:

@@ -134,7 +134,8 @@ def prepare(portfolio: Portfolio) -> ScoringInputs:
     theme_ids = tuple(portfolio.themes["theme_id"])
     theme_code = {theme: code for code, theme in enumerate(theme_ids)}
     row_of = pd.Series(np.arange(len(items)), index=items["initiative_id"])
-    alignment = portfolio.alignment
+    # Scores for themes of earlier versions stay in the portfolio as history but do not count.
+    alignment = portfolio.alignment[portfolio.alignment["theme_id"].isin(theme_code)]
     scores = alignment["score"].to_numpy(dtype=float).copy()
     if portfolio.settings.unjustified_high_scores == "cap" and len(alignment):
         capped = unjustified_mask(alignment, portfolio.settings.justification_threshold).to_numpy()

@@ -20,6 +20,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from portfolio.cycle import DECISION_FLAGS, ActionNotAllowedError, check_transition, require_allowed
 from portfolio.errors import ConflictError, InvalidPortfolioError, NotFoundError, StoreError
 from portfolio.importing import DEMO_PATH, require_portfolio
 from portfolio.models import (
@@ -39,9 +41,11 @@ from portfolio.models import (
     InitiativeRow,
     Portfolio,
     Settings,
+    ThemeRow,
     format_cents,
     is_blank,
 )
+from portfolio.scoring import ScoringParams
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +53,21 @@ SCHEMA_VERSION = "1"
 
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR NOT NULL, value VARCHAR)",
-    """CREATE TABLE IF NOT EXISTS themes (
-        position INTEGER NOT NULL, theme_id VARCHAR NOT NULL, name VARCHAR NOT NULL,
+    """CREATE TABLE IF NOT EXISTS theme_versions (
+        version INTEGER NOT NULL, position INTEGER NOT NULL, theme_id VARCHAR NOT NULL, name VARCHAR NOT NULL,
         weight DOUBLE NOT NULL, objective VARCHAR, key_results VARCHAR, source_row INTEGER)""",
+    """CREATE TABLE IF NOT EXISTS theme_sets (
+        version INTEGER NOT NULL, published BOOLEAN NOT NULL, note VARCHAR, created_by VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL, published_by VARCHAR, published_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS scenarios (
+        name VARCHAR NOT NULL, params VARCHAR NOT NULL, note VARCHAR, version INTEGER NOT NULL,
+        created_by VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, updated_by VARCHAR, updated_at TIMESTAMP)""",
+    "CREATE SEQUENCE IF NOT EXISTS decision_id START 1",
+    """CREATE TABLE IF NOT EXISTS decisions (
+        id BIGINT NOT NULL DEFAULT nextval('decision_id'), initiative_id VARCHAR NOT NULL,
+        decision VARCHAR NOT NULL, rationale VARCHAR NOT NULL, decided_by VARCHAR NOT NULL,
+        decided_at TIMESTAMP NOT NULL, previous_must_fund BOOLEAN NOT NULL, previous_force_out BOOLEAN NOT NULL,
+        withdrawn_by VARCHAR, withdrawn_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS initiatives (
         position INTEGER NOT NULL, initiative_id VARCHAR NOT NULL, name VARCHAR NOT NULL,
         segment VARCHAR NOT NULL, cost DECIMAL(18,2) NOT NULL,
@@ -80,8 +96,20 @@ _SCHEMA = [
         action VARCHAR NOT NULL, entity VARCHAR, entity_id VARCHAR, before VARCHAR, after VARCHAR)""",
 ]
 
-_DATA_TABLES = ("themes", "initiatives", "alignment", "budget", "lenses", "urgency_weights", "settings",
+_DATA_TABLES = ("theme_versions", "theme_sets", "scenarios", "decisions", "initiatives", "alignment", "budget",
+                "lenses", "urgency_weights", "settings",
                 "dependencies")
+
+
+@dataclass(frozen=True)
+class CycleState:
+    """Where the planning cycle stands."""
+
+    name: str
+    status: str
+    theme_version: int
+    published: bool
+    baseline: str | None
 
 
 def _now() -> dt.datetime:
@@ -235,12 +263,32 @@ class Store:
             "extra": [json.dumps(e or {}) for e in items["extra"]],
             "source_row": items["row"].astype("Int64"),
         })
-        themes_frame = pd.DataFrame({
+        current_version = portfolio.theme_version
+        history = portfolio.theme_history
+        themes_frame = pd.concat([
+            pd.DataFrame({
+                "version": history["version"].astype("int64"),
+                "position": history.groupby("version").cumcount().astype("int64"),
+                "theme_id": history["theme_id"].astype(str), "name": history["name"].astype(str),
+                "weight": history["weight"].astype(float), "objective": history["objective"].astype(object),
+                "key_results": history["key_results"].astype(object),
+                "source_row": pd.array([None] * len(history), dtype="Int64"),
+            }),
+            pd.DataFrame({
+                "version": np.full(len(themes), current_version, dtype=np.int64),
+                "position": np.arange(len(themes), dtype=np.int64),
+                "theme_id": themes["theme_id"].astype(str), "name": themes["name"].astype(str),
+                "weight": themes["weight"].astype(float), "objective": themes["objective"].astype(object),
+                "key_results": themes["key_results"].astype(object), "source_row": themes["row"].astype("Int64"),
+            }),
+        ], ignore_index=True) if len(history) else pd.DataFrame({
+            "version": np.full(len(themes), current_version, dtype=np.int64),
             "position": np.arange(len(themes), dtype=np.int64),
             "theme_id": themes["theme_id"].astype(str), "name": themes["name"].astype(str),
             "weight": themes["weight"].astype(float), "objective": themes["objective"].astype(object),
             "key_results": themes["key_results"].astype(object), "source_row": themes["row"].astype("Int64"),
         })
+        status = portfolio.settings.cycle_status or ("submissions_open" if len(themes) else "draft")
         alignment_frame = pd.DataFrame({
             "initiative_id": alignment["initiative_id"].astype(str),
             "theme_id": alignment["theme_id"].astype(str),
@@ -253,7 +301,18 @@ class Store:
             for table in _DATA_TABLES:
                 cursor.execute(f"DELETE FROM {table}")  # table names come from the constant above
             cursor.register("themes_in", themes_frame)
-            cursor.execute("INSERT INTO themes SELECT * FROM themes_in")
+            cursor.execute("INSERT INTO theme_versions SELECT * FROM themes_in")
+            for version in sorted(set(history["version"].astype(int))):
+                cursor.execute("INSERT INTO theme_sets VALUES (?, true, 'loaded from file', ?, ?, ?, ?)",
+                               [version, who, now, who, now])
+            published = status != "draft"
+            cursor.execute("INSERT INTO theme_sets VALUES (?, ?, 'loaded from file', ?, ?, ?, ?)",
+                           [current_version, published, who, now, who if published else None,
+                            now if published else None])
+            self._set_meta(cursor, "theme_version", str(current_version))
+            self._set_meta(cursor, "cycle_name", portfolio.settings.cycle)
+            self._set_meta(cursor, "cycle_status", status)
+            self._set_meta(cursor, "baseline_scenario", "")
             cursor.register("initiatives_in", initiatives_frame)
             cursor.execute(
                 "INSERT INTO initiatives SELECT position, initiative_id, name, segment, CAST(cost AS DECIMAL(18,2)),"
@@ -275,7 +334,7 @@ class Store:
                     position += 1
             for criterion, weight in portfolio.urgency.items():
                 cursor.execute("INSERT INTO urgency_weights VALUES (?, ?)", [criterion, weight])
-            for key, value in portfolio.settings.model_dump().items():
+            for key, value in portfolio.settings.model_dump(exclude_none=True).items():
                 cursor.execute("INSERT INTO settings VALUES (?, ?)", [key, str(value)])
             for item in portfolio.dependencies.itertuples():
                 cursor.execute("INSERT INTO dependencies VALUES (?, ?, ?)",
@@ -294,18 +353,31 @@ class Store:
 
     # --- read -----------------------------------------------------------------
 
-    def read(self) -> Portfolio:
-        """Read the whole portfolio back as typed frames (money in cents)."""
+    def read(self, theme_version: int | None = None) -> Portfolio:
+        """Read the whole portfolio back as typed frames (money in cents).
+
+        ``theme_version`` picks the theme set to score against (default: the
+        current one); the other versions come back as ``theme_history``.
+        """
         cursor = self.cursor()
         try:
-            return self._read(cursor)
+            return self._read(cursor, theme_version)
         finally:
             cursor.close()
 
-    def _read(self, cursor: duckdb.DuckDBPyConnection) -> Portfolio:
+    def _read(self, cursor: duckdb.DuckDBPyConnection, theme_version: int | None = None) -> Portfolio:
+        current = int(self._meta(cursor, "theme_version") or 1)
+        version = current if theme_version is None else theme_version
+        known = {row[0] for row in cursor.execute("SELECT version FROM theme_sets").fetchall()}
+        if known and version not in known:
+            raise NotFoundError(f"theme-set version {version} does not exist; versions: "
+                                + ", ".join(str(v) for v in sorted(known)))
         themes = cursor.execute(
-            "SELECT theme_id, name, weight, objective, key_results, source_row AS row FROM themes ORDER BY position"
-        ).df()
+            "SELECT theme_id, name, weight, objective, key_results, source_row AS row FROM theme_versions"
+            " WHERE version = ? ORDER BY position", [version]).df()
+        history = cursor.execute(
+            "SELECT version, theme_id, name, weight, objective, key_results FROM theme_versions"
+            " WHERE version <> ? ORDER BY version, position", [version]).df()
         money = ", ".join(f"CAST({c} * 100 AS BIGINT) AS {c}" for c in MONEY_FIELDS)
         dates = ", ".join(f"strftime({c}, '%Y-%m-%d') AS {c}" for c in DATE_FIELDS)
         items = cursor.execute(
@@ -317,7 +389,8 @@ class Store:
             "SELECT a.initiative_id, a.theme_id, CAST(a.score AS DOUBLE) AS score,"
             " coalesce(a.justification, '') AS justification, a.source_row AS row"
             " FROM alignment a JOIN initiatives i USING (initiative_id)"
-            " JOIN themes t USING (theme_id) ORDER BY i.position, t.position"
+            " JOIN (SELECT theme_id, min(version * 100000 + position) AS place FROM theme_versions GROUP BY theme_id)"
+            " t USING (theme_id) ORDER BY i.position, t.place"
         ).df()
         envelopes = {s: int(c) for s, c in cursor.execute(
             "SELECT segment, CAST(envelope * 100 AS BIGINT) FROM budget").fetchall()}
@@ -356,6 +429,8 @@ class Store:
             extra_columns=extra_columns,
             dependencies=dependencies,
             file_labels=json.loads(self._meta(cursor, "file_labels") or "{}"),
+            theme_history=history,
+            current_version=version,
         )
 
     # --- edits ----------------------------------------------------------------
@@ -386,6 +461,7 @@ class Store:
             if expected_version is not None and current is None:
                 raise NotFoundError(f'initiative "{initiative.initiative_id}" no longer exists; '
                                     "someone removed it, reload the page")
+            require_allowed("edit initiative", self._cycle(cursor).status)
             if current is not None and current[0] != expected_version:
                 raise ConflictError(
                     f'initiative "{initiative.initiative_id}" was changed by {current[1]} at {current[2]} '
@@ -419,7 +495,9 @@ class Store:
         if initiative.segment not in segments:
             raise InvalidPortfolioError(f'segment "{initiative.segment}" has no lens; use one of '
                                         + ", ".join(sorted(segments)))
-        themes = {row[0] for row in cursor.execute("SELECT theme_id FROM themes").fetchall()}
+        themes = {row[0] for row in cursor.execute(
+            "SELECT theme_id FROM theme_versions WHERE version = CAST((SELECT value FROM meta"
+            " WHERE key = 'theme_version') AS INTEGER)").fetchall()}
         settings = Settings.model_validate(dict(cursor.execute("SELECT key, value FROM settings").fetchall()))
         seen = set()
         for row in alignment:
@@ -482,6 +560,256 @@ class Store:
             return cursor.execute(
                 "SELECT id, changed_at, who, action, entity, entity_id, before, after FROM audit_log "
                 "ORDER BY id DESC LIMIT ?", [limit]).df()
+        finally:
+            cursor.close()
+
+    # --- the cycle ---------------------------------------------------------------
+
+    def cycle(self) -> CycleState:
+        """Return the cycle's name, status, current theme-set version and baseline scenario."""
+        cursor = self.cursor()
+        try:
+            return self._cycle(cursor)
+        finally:
+            cursor.close()
+
+    def _cycle(self, cursor) -> CycleState:
+        version = int(self._meta(cursor, "theme_version") or 1)
+        row = cursor.execute("SELECT published FROM theme_sets WHERE version = ?", [version]).fetchone()
+        return CycleState(
+            name=self._meta(cursor, "cycle_name") or "Current cycle",
+            status=self._meta(cursor, "cycle_status") or "draft",
+            theme_version=version,
+            published=bool(row[0]) if row else False,
+            baseline=self._meta(cursor, "baseline_scenario") or None,
+        )
+
+    def set_status(self, target: str, who: str) -> None:
+        """Move the cycle to ``target``; raise :class:`ActionNotAllowedError` for a move the rules forbid."""
+        with self.transaction() as cursor:
+            state = self._cycle(cursor)
+            check_transition(state.status, target, state.published)
+            self._set_meta(cursor, "cycle_status", target)
+            self.audit(cursor, who, "change cycle status", "cycle", state.name, {"status": state.status},
+                       {"status": target})
+        logger.info("%s moved cycle %s from %s to %s", who, state.name, state.status, target)
+
+    def theme_sets(self) -> pd.DataFrame:
+        """List the theme-set versions, newest first, with who made and published each."""
+        cursor = self.cursor()
+        try:
+            return cursor.execute(
+                "SELECT s.version, s.published, s.note, s.created_by, s.created_at, s.published_by, s.published_at,"
+                " count(t.theme_id) AS themes FROM theme_sets s LEFT JOIN theme_versions t USING (version)"
+                " GROUP BY ALL ORDER BY s.version DESC").df()
+        finally:
+            cursor.close()
+
+    def save_theme_set(self, themes: list[ThemeRow], who: str, note: str = "") -> int:
+        """Commit a changed theme set and return its version number.
+
+        An unpublished current version is edited in place; a published one is
+        never changed: the edit becomes a new, unpublished version, which is
+        then current. Alignment scores are kept, so initiatives keep their
+        scores for the themes that survive.
+        """
+        ids = [theme.theme_id for theme in themes]
+        if len(set(ids)) != len(ids):
+            repeated = next(t for t in ids if ids.count(t) > 1)
+            raise InvalidPortfolioError(f'theme "{repeated}" appears twice; theme ids must be unique')
+        with self.transaction() as cursor:
+            state = self._cycle(cursor)
+            require_allowed("edit themes", state.status)
+            before = self._themes_snapshot(cursor, state.theme_version)
+            version = state.theme_version
+            if state.published:
+                version = int(cursor.execute("SELECT max(version) FROM theme_sets").fetchone()[0]) + 1
+                cursor.execute("INSERT INTO theme_sets VALUES (?, false, ?, ?, ?, NULL, NULL)",
+                               [version, note or None, who, _now()])
+                self._set_meta(cursor, "theme_version", str(version))
+            else:
+                cursor.execute("DELETE FROM theme_versions WHERE version = ?", [version])
+                if note:
+                    cursor.execute("UPDATE theme_sets SET note = ? WHERE version = ?", [note, version])
+            for position, theme in enumerate(themes):
+                cursor.execute("INSERT INTO theme_versions VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                               [version, position, theme.theme_id, theme.name, theme.weight, theme.objective,
+                                theme.key_results])
+            self.audit(cursor, who, "edit themes", "theme set", str(version), before,
+                       self._themes_snapshot(cursor, version))
+        logger.info("%s saved theme set version %d (%d themes)", who, version, len(themes))
+        return version
+
+    def publish_themes(self, who: str) -> int:
+        """Publish the current theme-set version; from then on it is never edited in place."""
+        with self.transaction() as cursor:
+            state = self._cycle(cursor)
+            if state.published:
+                raise ActionNotAllowedError(f"theme-set version {state.theme_version} is already published")
+            if not self._themes_snapshot(cursor, state.theme_version):
+                raise ActionNotAllowedError("cannot publish an empty theme set; add at least one theme")
+            cursor.execute("UPDATE theme_sets SET published = true, published_by = ?, published_at = ?"
+                           " WHERE version = ?", [who, _now(), state.theme_version])
+            if state.status == "draft":
+                self._set_meta(cursor, "cycle_status", "themes_published")
+            self.audit(cursor, who, "publish themes", "theme set", str(state.theme_version), None,
+                       {"version": state.theme_version})
+        return state.theme_version
+
+    @staticmethod
+    def _themes_snapshot(cursor, version: int) -> list[dict[str, Any]]:
+        rows = cursor.execute("SELECT theme_id, name, weight, objective, key_results FROM theme_versions"
+                              " WHERE version = ? ORDER BY position", [version]).fetchall()
+        return [dict(zip(("theme_id", "name", "weight", "objective", "key_results"), r, strict=True)) for r in rows]
+
+    # --- scenarios ---------------------------------------------------------------
+
+    def save_scenario(self, name: str, params: ScoringParams, who: str, note: str = "",
+                      expected_version: int | None = None) -> int:
+        """Save what-if parameters under a name; overwrite only from the version it was loaded at."""
+        name = name.strip()
+        if not name:
+            raise InvalidPortfolioError("a scenario needs a name")
+        with self.transaction() as cursor:
+            current = cursor.execute("SELECT version, updated_by, updated_at, params FROM scenarios WHERE name = ?",
+                                     [name]).fetchone()
+            if current is not None and current[0] != expected_version:
+                raise ConflictError(f'a scenario named "{name}" already exists (saved by {current[1]} at '
+                                    f"{current[2]}); choose another name or load it first")
+            payload = params.model_dump_json()
+            if current is None:
+                version = 1
+                cursor.execute("INSERT INTO scenarios VALUES (?, ?, ?, 1, ?, ?, ?, ?)",
+                               [name, payload, note or None, who, _now(), who, _now()])
+            else:
+                version = current[0] + 1
+                cursor.execute("UPDATE scenarios SET params = ?, note = ?, version = ?, updated_by = ?,"
+                               " updated_at = ? WHERE name = ?", [payload, note or None, version, who, _now(), name])
+            self.audit(cursor, who, "save scenario", "scenario", name,
+                       None if current is None else json.loads(current[3]), json.loads(payload))
+        return version
+
+    def scenarios(self) -> pd.DataFrame:
+        """List saved scenarios: name, note, version, who saved them and when."""
+        cursor = self.cursor()
+        try:
+            return cursor.execute("SELECT name, note, version, created_by, created_at, updated_by, updated_at"
+                                  " FROM scenarios ORDER BY name").df()
+        finally:
+            cursor.close()
+
+    def scenario(self, name: str) -> tuple[ScoringParams, int]:
+        """Return a scenario's parameters and version; raise :class:`NotFoundError` when it does not exist."""
+        cursor = self.cursor()
+        try:
+            row = cursor.execute("SELECT params, version FROM scenarios WHERE name = ?", [name]).fetchone()
+        finally:
+            cursor.close()
+        if row is None:
+            raise NotFoundError(f'no scenario is named "{name}"')
+        return ScoringParams.model_validate_json(row[0]), int(row[1])
+
+    def rename_scenario(self, old: str, new: str, who: str) -> None:
+        new = new.strip()
+        if not new:
+            raise InvalidPortfolioError("a scenario needs a name")
+        with self.transaction() as cursor:
+            if cursor.execute("SELECT 1 FROM scenarios WHERE name = ?", [old]).fetchone() is None:
+                raise NotFoundError(f'no scenario is named "{old}"')
+            if cursor.execute("SELECT 1 FROM scenarios WHERE name = ?", [new]).fetchone() is not None:
+                raise ConflictError(f'a scenario named "{new}" already exists; choose another name')
+            cursor.execute("UPDATE scenarios SET name = ?, updated_by = ?, updated_at = ? WHERE name = ?",
+                           [new, who, _now(), old])
+            if self._meta(cursor, "baseline_scenario") == old:
+                self._set_meta(cursor, "baseline_scenario", new)
+            self.audit(cursor, who, "rename scenario", "scenario", new, {"name": old}, {"name": new})
+
+    def delete_scenario(self, name: str, who: str) -> None:
+        with self.transaction() as cursor:
+            row = cursor.execute("SELECT params FROM scenarios WHERE name = ?", [name]).fetchone()
+            if row is None:
+                raise NotFoundError(f'no scenario is named "{name}"')
+            if self._meta(cursor, "baseline_scenario") == name:
+                raise ActionNotAllowedError(f'"{name}" is the cycle\'s baseline; commit another scenario as the '
+                                            "baseline before deleting it")
+            cursor.execute("DELETE FROM scenarios WHERE name = ?", [name])
+            self.audit(cursor, who, "delete scenario", "scenario", name, json.loads(row[0]), None)
+
+    def commit_baseline(self, name: str, who: str) -> None:
+        """Make a saved scenario the cycle's baseline, the weights "what changed" compares against."""
+        with self.transaction() as cursor:
+            state = self._cycle(cursor)
+            require_allowed("commit baseline", state.status)
+            if cursor.execute("SELECT 1 FROM scenarios WHERE name = ?", [name]).fetchone() is None:
+                raise NotFoundError(f'no scenario is named "{name}"')
+            self._set_meta(cursor, "baseline_scenario", name)
+            self.audit(cursor, who, "commit baseline", "cycle", state.name, {"baseline": state.baseline},
+                       {"baseline": name})
+
+    # --- decisions ---------------------------------------------------------------
+
+    def record_decision(self, initiative_id: str, decision: str, rationale: str, who: str) -> None:
+        """Record the committee's decision on an initiative and set its must_fund / force_out flags.
+
+        A new decision replaces an active one; the flags it changed are the
+        ones the first active decision found, so withdrawing always restores
+        the flags from before any decision.
+        """
+        if decision not in DECISION_FLAGS:
+            raise InvalidPortfolioError(f'"{decision}" is not a decision; use one of ' + ", ".join(DECISION_FLAGS))
+        if not rationale.strip():
+            raise InvalidPortfolioError("a decision needs a rationale: say why, for the record")
+        with self.transaction() as cursor:
+            require_allowed("record decision", self._cycle(cursor).status)
+            row = cursor.execute("SELECT must_fund, force_out, version FROM initiatives WHERE initiative_id = ?",
+                                 [initiative_id]).fetchone()
+            if row is None:
+                raise NotFoundError(f'initiative "{initiative_id}" does not exist')
+            active = cursor.execute(
+                "SELECT id, previous_must_fund, previous_force_out, decision FROM decisions"
+                " WHERE initiative_id = ? AND withdrawn_at IS NULL", [initiative_id]).fetchone()
+            previous = (active[1], active[2]) if active else (row[0], row[1])
+            if active:
+                cursor.execute("UPDATE decisions SET withdrawn_by = ?, withdrawn_at = ? WHERE id = ?",
+                               [who, _now(), active[0]])
+            cursor.execute("INSERT INTO decisions (initiative_id, decision, rationale, decided_by, decided_at,"
+                           " previous_must_fund, previous_force_out) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [initiative_id, decision, rationale.strip(), who, _now(), previous[0], previous[1]])
+            must_fund, force_out = DECISION_FLAGS[decision]
+            cursor.execute("UPDATE initiatives SET must_fund = ?, force_out = ?, version = version + 1,"
+                           " updated_by = ?, updated_at = ? WHERE initiative_id = ?",
+                           [must_fund, force_out, who, _now(), initiative_id])
+            self.audit(cursor, who, "record decision", "initiative", initiative_id,
+                       {"decision": active[3] if active else None, "must_fund": row[0], "force_out": row[1]},
+                       {"decision": decision, "rationale": rationale.strip(), "must_fund": must_fund,
+                        "force_out": force_out})
+        logger.info("%s recorded decision %s on %s", who, decision, initiative_id)
+
+    def withdraw_decision(self, initiative_id: str, who: str) -> None:
+        """Withdraw the active decision on an initiative and restore the flags it changed."""
+        with self.transaction() as cursor:
+            require_allowed("record decision", self._cycle(cursor).status)
+            active = cursor.execute(
+                "SELECT id, previous_must_fund, previous_force_out, decision FROM decisions"
+                " WHERE initiative_id = ? AND withdrawn_at IS NULL", [initiative_id]).fetchone()
+            if active is None:
+                raise NotFoundError(f'initiative "{initiative_id}" has no decision to withdraw')
+            cursor.execute("UPDATE decisions SET withdrawn_by = ?, withdrawn_at = ? WHERE id = ?",
+                           [who, _now(), active[0]])
+            cursor.execute("UPDATE initiatives SET must_fund = ?, force_out = ?, version = version + 1,"
+                           " updated_by = ?, updated_at = ? WHERE initiative_id = ?",
+                           [active[1], active[2], who, _now(), initiative_id])
+            self.audit(cursor, who, "withdraw decision", "initiative", initiative_id, {"decision": active[3]},
+                       {"decision": None, "must_fund": active[1], "force_out": active[2]})
+
+    def decisions(self, include_withdrawn: bool = False) -> pd.DataFrame:
+        """Return the decisions, the active ones only unless asked otherwise, newest first."""
+        cursor = self.cursor()
+        try:
+            where = "" if include_withdrawn else " WHERE withdrawn_at IS NULL"
+            return cursor.execute(
+                "SELECT initiative_id, decision, rationale, decided_by, decided_at, withdrawn_by, withdrawn_at"
+                f" FROM decisions{where} ORDER BY id DESC").df()
         finally:
             cursor.close()
 
