@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from portfolio.cycle import STATUS_LABELS
 from portfolio.errors import PortfolioLensError
 from ui import state
 
@@ -22,9 +23,14 @@ PAGES = Path(__file__).resolve().parent / "app_pages"
 navigation = st.navigation([
     st.Page(PAGES / "prioritize.py", title="Prioritize", icon=":material/tune:", default=True),
     st.Page(PAGES / "why.py", title="Why this score", icon=":material/help:", url_path="why"),
+    st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", url_path="overview"),
+    st.Page(PAGES / "decisions.py", title="Decisions", icon=":material/gavel:", url_path="decisions"),
+    st.Page(PAGES / "scenarios.py", title="Scenarios", icon=":material/compare:", url_path="scenarios"),
+    st.Page(PAGES / "cycle.py", title="Cycle and themes", icon=":material/event:", url_path="cycle"),
     st.Page(PAGES / "spend.py", title="Spend", icon=":material/payments:", url_path="spend"),
     st.Page(PAGES / "initiatives.py", title="Initiatives", icon=":material/list:", url_path="initiatives"),
     st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
+    st.Page(PAGES / "audit.py", title="Audit log", icon=":material/history:", url_path="audit"),
 ])
 
 try:
@@ -39,6 +45,10 @@ with st.sidebar:
     source = Path(info["source"] or "").name or "portfolio"
     st.markdown("**Portfolio Lens**")
     st.caption(f"{source} · {len(current.portfolio.initiatives):,} initiatives · {current.currency}")
+    cycle = current.cycle
+    st.markdown(f"**{cycle.name}** · {STATUS_LABELS[cycle.status]}")
+    st.caption(f"Theme set version {cycle.theme_version}" + ("" if cycle.published else " (draft)")
+               + (f" · baseline: {cycle.baseline}" if cycle.baseline else " · baseline: committed weights"))
     st.session_state.setdefault(state.USER_KEY, "")
     st.text_input("Your name", key=state.USER_KEY, placeholder="recorded with your edits",
                   help="Local mode: no sign-in is configured, so edits are logged under the name you enter here.")

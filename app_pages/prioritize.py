@@ -7,6 +7,7 @@ import streamlit as st
 
 from portfolio.charts import quadrant_figure, unscored_figure
 from portfolio.compare import compare_results
+from portfolio.cycle import DECISIONS
 from portfolio.explain import CRITERION_LABELS
 from portfolio.formatting import money, money_short
 from portfolio.funding import ranked_segment, segment_funding
@@ -140,6 +141,7 @@ with main:
                       help="Cost of the initiatives that moved into funding / out of funding")
 
     crossed = set(changes.loc[changes["crossing"] != "", "initiative_id"])
+    decisions = dict(zip(current.decisions["initiative_id"], current.decisions["decision"], strict=True))
     selected = state.selected_initiative()
     has_unscored = bool(result["sai"].isna().any())
     chart_column, strip_column = st.columns([3, 1]) if has_unscored and not notice else (st.container(), None)
@@ -148,7 +150,8 @@ with main:
     if chart_column is not None:
         with chart_column:
             event = st.plotly_chart(
-                quadrant_figure(result, what_if, segments, currency, highlight=crossed, selected=selected),
+                quadrant_figure(result, what_if, segments, currency, highlight=crossed, selected=selected,
+                                decisions=decisions),
                 on_select="rerun", selection_mode="points", key="prioritize_quadrant",
                 config={"displaylogo": False})
             points = event.selection.points if event and event.selection else []
@@ -218,6 +221,7 @@ with main:
                 "running_total": ranked["running_total"].astype("Float64") / 100,
                 "segment_score": ranked["segment_score"], "urgency": ranked["urgency"], "sai": ranked["sai"],
                 "status": funding_status(ranked), "crossing": ranked["crossing"],
+                "decision": ranked["initiative_id"].map(lambda i: DECISIONS.get(decisions.get(i, ""), "")),
             })
             styled = shade_rows(table, ranked["funded"].fillna(False).to_numpy(dtype=bool))
             selection = st.dataframe(
@@ -230,7 +234,8 @@ with main:
                     "running_total": money_column("Running total", currency,
                                                   "Cost counted by the funding line, in funding order"),
                     "segment_score": score_column("Segment score"), "urgency": score_column("Urgency"),
-                    "sai": score_column("SAI"), "status": "Funding", "crossing": "Crossed"})
+                    "sai": score_column("SAI"), "status": "Funding", "crossing": "Crossed",
+                    "decision": "Decision"})
             rows = selection.selection.rows if selection and selection.selection else []
             if rows:
                 state.select_initiative(str(table.iloc[rows[0]]["initiative_id"]))

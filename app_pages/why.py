@@ -65,7 +65,7 @@ for column, explanation in zip(columns, explain(current.inputs, what_if, row, cu
             column_config={"points": st.column_config.NumberColumn("Points", format="%.2f")})
 
 alignment = current.portfolio.alignment
-scores = alignment[alignment["initiative_id"] == choice]
+scores = alignment[(alignment["initiative_id"] == choice) & alignment["theme_id"].isin(current.theme_names)]
 if not scores.empty:
     st.subheader("Alignment scores and justifications")
     threshold = current.portfolio.settings.justification_threshold

@@ -22,6 +22,13 @@ from portfolio.scoring import QUADRANT_LABELS, ScoringParams
 PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
                             "#000000")
 WEBGL_THRESHOLD = 1000
+# Committee decisions drawn over the bubbles: label and Plotly marker symbol.
+DECISION_MARKERS: dict[str, tuple[str, str]] = {
+    "fund": ("fund", "star"),
+    "fund_regardless": ("fund regardless", "diamond"),
+    "defer": ("defer", "hourglass"),
+    "reject": ("reject", "x"),
+}
 FONT = dict(family="Inter, 'Source Sans Pro', Arial, sans-serif", size=13)
 
 
@@ -79,13 +86,15 @@ def quadrant_figure(
     highlight: set[str] | None = None,
     selected: str | None = None,
     height: int = 560,
+    decisions: dict[str, str] | None = None,
 ) -> go.Figure:
     """Alignment (SAI) against urgency, bubble area proportional to cost, colour by segment.
 
     Funded initiatives are filled, those below the line hollow; ``highlight``
     (e.g. those that crossed the funding line) get a dark ring, and
-    ``selected`` a larger ring. Initiatives without SAI are left out: draw
-    them with :func:`unscored_figure`.
+    ``selected`` a larger ring, and ``decisions`` (initiative id to decision)
+    a black symbol. Initiatives without SAI are left out: draw them with
+    :func:`unscored_figure`.
     """
     scored = result[result["sai"].notna() & result["urgency"].notna()]
     colours = segment_colours(segments)
@@ -118,6 +127,17 @@ def quadrant_figure(
             x=rows["sai"], y=rows["urgency"], mode="markers", name=name,
             marker=dict(size=sizes * 1.9 + reference * 150, sizemode="area", sizeref=reference, sizemin=12,
                         color="rgba(0,0,0,0)", line=dict(color=colour, width=width)),
+            customdata=_hover_frame(rows, currency), hovertemplate=HOVER,
+        ))
+
+    for decision, (label, symbol) in DECISION_MARKERS.items():
+        ids = {i for i, d in (decisions or {}).items() if d == decision}
+        rows = scored[scored["initiative_id"].isin(ids)]
+        if rows.empty:
+            continue
+        figure.add_trace(scatter(
+            x=rows["sai"], y=rows["urgency"], mode="markers", name=f"Decision: {label}",
+            marker=dict(symbol=symbol, size=11, color="#222222", line=dict(color="white", width=1)),
             customdata=_hover_frame(rows, currency), hovertemplate=HOVER,
         ))
 
@@ -266,4 +286,35 @@ def actual_vs_plan_figure(frame: pd.DataFrame, currency: str, height: int = 360)
                          xaxis=dict(title="Planned cost", tickprefix=symbol, gridcolor="#eee"),
                          yaxis=dict(title="Actual spend", tickprefix=symbol, gridcolor="#eee"),
                          legend=dict(orientation="h", y=1.1, x=0))
+    return figure
+
+
+def profile_heatmap(matrix: pd.DataFrame, theme_names: dict[str, str], currency: str, height: int = 420) -> go.Figure:
+    """Attributed spend per theme (rows) and segment (columns) as a heatmap labelled with money."""
+    rows = [escape(theme_names.get(t, t)) for t in matrix.index]
+    columns = [escape(c) for c in matrix.columns]
+    values = matrix.to_numpy(dtype=float) / 100
+    text = [[money_short(int(v * 100), currency) for v in row] for row in values]
+    figure = go.Figure(go.Heatmap(
+        z=values, x=columns, y=rows, text=text, texttemplate="%{text}", colorscale="Blues",
+        hovertemplate="%{y} · %{x}: %{text}<extra></extra>", colorbar=dict(title=currency),
+    ))
+    figure.update_layout(height=height, font=FONT, margin=dict(l=10, r=10, t=20, b=10),
+                         yaxis=dict(autorange="reversed"))
+    return figure
+
+
+def quadrant_spend_figure(summary: pd.DataFrame, labels: dict[str, str], currency: str,
+                          height: int = 320) -> go.Figure:
+    """Spend per quadrant as horizontal bars, labelled with money and the number of initiatives."""
+    figure = go.Figure(go.Bar(
+        y=[labels[q] for q in summary["quadrant"]], x=summary["spend"] / 100, orientation="h",
+        marker_color=[PALETTE[0], PALETTE[4], PALETTE[5], "#999999", "#CCCCCC"][: len(summary)],
+        text=[f"{money_short(int(s), currency)} · {n}" for s, n in zip(summary["spend"], summary["initiatives"],
+                                                                         strict=True)],
+        textposition="auto", hovertemplate="%{y}: %{text}<extra></extra>",
+    ))
+    figure.update_layout(height=height, font=FONT, margin=dict(l=10, r=10, t=20, b=10), plot_bgcolor="white",
+                         xaxis=dict(tickprefix=currency_symbol(currency), gridcolor="#eee"),
+                         yaxis=dict(autorange="reversed"))
     return figure

@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="set the raw weight of a theme, as a slider does (repeatable)")
     score.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
 
+    compare = commands.add_parser("compare", help="compare the same initiatives in two portfolios")
+    compare.add_argument("before", type=Path, help="the earlier portfolio, e.g. under last quarter's themes")
+    compare.add_argument("after", type=Path, help="the later portfolio")
+    compare.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
+
     importer = commands.add_parser("import", help="write a canonical portfolio from a foreign export")
     importer.add_argument("file", type=Path, help="the export to read, e.g. a GMPP CSV")
     importer.add_argument("--mapping", required=True, metavar="PROFILE",
@@ -88,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    handlers = {"app": run_app, "validate": run_validate, "score": run_score, "import": run_import}
+    handlers = {"app": run_app, "validate": run_validate, "score": run_score, "import": run_import,
+                "compare": run_compare}
     try:
         return handlers[args.command](args)
     except PortfolioLensError as exc:
@@ -189,6 +195,47 @@ def run_score(args: argparse.Namespace) -> int:
             "" if row["funded"] is None else ("true" if row["funded"] else "false"),
         ])
     return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from portfolio.realign import COMPARE_COLUMNS, compare_portfolios
+
+    before, _ = require_portfolio(args.before)
+    after, _ = require_portfolio(args.after)
+    rows = compare_portfolios(before, after)
+    records = []
+    for row in rows.itertuples(index=False):
+        records.append({
+            "initiative_id": row.initiative_id,
+            "segment": row.segment,
+            "sai_before": None if pd.isna(row.sai_before) else float(row.sai_before),
+            "sai_after": None if pd.isna(row.sai_after) else float(row.sai_after),
+            "rank_before": None if pd.isna(row.rank_before) else int(row.rank_before),
+            "rank_after": None if pd.isna(row.rank_after) else int(row.rank_after),
+            "funded_before": None if pd.isna(row.funded_before) else bool(row.funded_before),
+            "funded_after": None if pd.isna(row.funded_after) else bool(row.funded_after),
+            "orphaned": bool(row.orphaned),
+        })
+    if args.format == "json":
+        json.dump(records, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(COMPARE_COLUMNS)
+    for record in records:
+        writer.writerow([_csv_cell(record[column]) for column in COMPARE_COLUMNS])
+    return 0
+
+
+def _csv_cell(value: object) -> str:
+    """Write a value as the CSV outputs do: empty for null, true/false, numbers without float noise."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _format_number(value)
+    return str(value)
 
 
 def run_import(args: argparse.Namespace) -> int:

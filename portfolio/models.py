@@ -946,7 +946,8 @@ def portfolio_warnings(portfolio: Portfolio) -> list[Problem]:
     """Return the validation warnings of a loaded portfolio (the data that loads but needs a look)."""
     warnings: list[Problem] = []
     settings = portfolio.settings
-    alignment = portfolio.alignment
+    # Scores for themes of earlier versions are history: only the current theme set is checked.
+    alignment = portfolio.alignment[portfolio.alignment["theme_id"].isin(set(portfolio.themes["theme_id"]))]
     initiatives = portfolio.initiatives
 
     flagged = alignment[unjustified_mask(alignment, settings.justification_threshold)]

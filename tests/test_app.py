@@ -96,7 +96,7 @@ def test_reset_returns_to_committed_weights(workspace):
     app = start_app()
     app.slider(key="prioritize_theme_cx").set_value(0.0).run()
     app.button(key="prioritize_reset_button").click().run()
-    assert app.slider(key="prioritize_theme_cx").value == 25.0
+    assert app.slider(key="prioritize_theme_cx").value == demo_weights()["cx"]
     assert {m.label: m.value for m in app.metric}["Moved rank"] == "0"
 
 
@@ -184,3 +184,71 @@ def test_gmpp_prioritize_says_sai_not_scored(gmpp_workspace):
     strip_titles = [m.value for m in app.markdown if "Not scored for alignment yet" in m.value]
     assert strip_titles
     assert "(217)" in strip_titles[0]
+
+
+def sign_in(app: AppTest, name: str = "Dana Whitfield") -> AppTest:
+    app.sidebar.text_input(key="user_name").input(name).run()
+    return app
+
+
+def test_scenario_saved_and_committed_as_baseline(workspace):
+    app = sign_in(start_app())
+    app.slider(key="prioritize_theme_cx").set_value(0.0).run()
+    app.switch_page("app_pages/scenarios.py").run()
+    app.text_input(key="scenarios_new_name").input("No customer theme")
+    app.get("form_submit_button")[0].click().run()
+    assert not app.exception
+    assert "Saved scenario" in " ".join(s.value for s in app.success)
+
+    app.selectbox(key="scenarios_chosen").select("No customer theme").run()
+    app.button(key="scenarios_commit").click().run()
+    assert "baseline" in " ".join(s.value for s in app.success)
+    sidebar_text = " ".join(c.value for c in app.sidebar.caption)
+    assert "baseline: No customer theme" in sidebar_text
+
+
+def test_decision_recorded_and_shown(workspace):
+    app = sign_in(start_app())
+    app.switch_page("app_pages/decisions.py").run()
+    app.selectbox(key="decisions_initiative").select("INI-002").run()
+    app.radio(key="decisions_choice").set_value("fund")
+    app.text_area(key="decisions_rationale").input("Legal hold is a regulator's request")
+    app.get("form_submit_button")[0].click().run()
+    assert not app.exception
+    assert "Recorded" in " ".join(s.value for s in app.success)
+    log = next(frame.value for frame in app.dataframe if "rationale" in frame.value.columns)
+    assert log.iloc[0]["initiative_id"] == "INI-002"
+
+
+def test_closing_submissions_refuses_edits_with_reason(workspace):
+    app = sign_in(start_app())
+    app.switch_page("app_pages/cycle.py").run()
+    app.button(key="cycle_next_status").click().run()
+    assert "Submissions closed" in " ".join(s.value for s in app.success)
+
+    app = edit_form(app, "INI-002")
+    app.get("form_submit_button")[0].click().run()
+    errors = " ".join(e.value for e in app.error)
+    assert "while the cycle is Submissions closed" in errors
+
+
+def test_realignment_view_lists_orphans_on_demo(workspace):
+    app = start_app()
+    app.switch_page("app_pages/cycle.py").run()
+    assert not app.exception
+    worklist = next(frame.value for frame in app.dataframe if "reason" in frame.value.columns)
+    orphans = set(worklist.loc[worklist["reason"].str.startswith("orphaned"), "initiative_id"])
+    assert orphans == {"INI-028", "INI-089", "INI-093", "INI-097", "INI-098", "INI-101"}
+
+
+def test_audit_page_filters_by_person(workspace):
+    app = sign_in(start_app(), "Sam Okafor")
+    app.switch_page("app_pages/decisions.py").run()
+    app.text_area(key="decisions_rationale").input("Too early")
+    app.radio(key="decisions_choice").set_value("defer")
+    app.get("form_submit_button")[0].click().run()
+    app.switch_page("app_pages/audit.py").run()
+    app.multiselect(key="audit_person").select("Sam Okafor").run()
+    table = app.dataframe[0].value
+    assert set(table["who"]) == {"Sam Okafor"}
+    assert "record decision" in set(table["action"])

@@ -22,7 +22,7 @@ from portfolio.funding import evaluate
 from portfolio.importing import DEMO_PATH, require_portfolio
 from portfolio.models import Portfolio, Problem, portfolio_warnings
 from portfolio.scoring import ScoringInputs, ScoringParams, prepare
-from portfolio.store import Store, default_workspace, open_store
+from portfolio.store import CycleState, Store, default_workspace, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,9 @@ class View:
     baseline: pd.DataFrame
     warnings: tuple[Problem, ...]
     stored_total: int
+    cycle: CycleState
+    decisions: pd.DataFrame
+    committed_params: ScoringParams
 
     @property
     def currency(self) -> str:
@@ -83,7 +86,18 @@ class View:
 def _load_view(path: str, version: int, _store: Store) -> View:
     portfolio = _store.read()
     inputs = prepare(portfolio)
-    params = ScoringParams.from_portfolio(portfolio)
+    committed = ScoringParams.from_portfolio(portfolio)
+    cycle = _store.cycle()
+    params = committed
+    if cycle.baseline:
+        try:
+            scenario, _ = _store.scenario(cycle.baseline)
+        except PortfolioLensError as exc:
+            logger.warning("baseline scenario %s cannot be read: %s", cycle.baseline, exc)
+        else:
+            # A baseline saved under another theme set cannot be compared weight for weight.
+            if _compatible(scenario, committed):
+                params = scenario
     return View(
         version=version,
         portfolio=portfolio,
@@ -92,6 +106,9 @@ def _load_view(path: str, version: int, _store: Store) -> View:
         baseline=evaluate(inputs, params),
         warnings=tuple(portfolio_warnings(portfolio)),
         stored_total=_store.stored_total(),
+        cycle=cycle,
+        decisions=_store.decisions(),
+        committed_params=committed,
     )
 
 
