@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
+from portfolio.cycle import STATUS_LABELS
 from portfolio.errors import PortfolioLensError
 from portfolio.explain import CRITERION_LABELS
 from portfolio.models import CRITERIA, AlignmentRow, InitiativeRow
@@ -56,6 +57,10 @@ st.dataframe(shown, hide_index=True, width="stretch", height=420, key="initiativ
                  **{c: st.column_config.NumberColumn(CRITERION_LABELS[c], format="%.1f") for c in CRITERIA}})
 
 st.subheader("Add or edit an initiative")
+if current.cycle.status != "submissions_open":
+    st.warning(f"The cycle is {STATUS_LABELS[current.cycle.status]}: sponsors submit and score initiatives only "
+               "while submissions are open, so saving is refused until the PMO reopens them.",
+               icon=":material/block:")
 NEW = "(new initiative)"
 choices = [NEW, *items["initiative_id"].tolist()]
 names = dict(zip(items["initiative_id"], items["name"], strict=True))
