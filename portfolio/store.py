@@ -28,6 +28,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from portfolio.access import Actor, as_actor, require_permission
 from portfolio.cycle import DECISION_FLAGS, ActionNotAllowedError, check_transition, require_allowed
 from portfolio.errors import ConflictError, InvalidPortfolioError, NotFoundError, StoreError
 from portfolio.importing import DEMO_PATH, require_portfolio
@@ -241,8 +242,11 @@ class Store:
 
     # --- load -----------------------------------------------------------------
 
-    def load(self, portfolio: Portfolio, who: str) -> None:
-        """Replace the whole portfolio in one transaction and log it."""
+    def load(self, portfolio: Portfolio, who: str | Actor) -> None:
+        """Replace the whole portfolio in one transaction and log it; needs the pmo role."""
+        actor = as_actor(who)
+        require_permission(actor, "load portfolio")
+        who = actor.name
         themes = portfolio.themes.reset_index(drop=True)
         items = portfolio.initiatives.reset_index(drop=True)
         alignment = portfolio.alignment.reset_index(drop=True)
@@ -439,7 +443,7 @@ class Store:
         self,
         initiative: InitiativeRow,
         alignment: list[AlignmentRow],
-        who: str,
+        who: str | Actor,
         expected_version: int | None,
     ) -> int:
         """Insert or update one initiative and its alignment scores in one transaction.
@@ -451,10 +455,14 @@ class Store:
         without a justification) and :class:`ConflictError` when the
         initiative changed since ``expected_version``.
         """
+        actor = as_actor(who)
+        who = actor.name
         with self.transaction() as cursor:
             current = cursor.execute(
-                "SELECT version, updated_by, updated_at, position FROM initiatives WHERE initiative_id = ?",
+                "SELECT version, updated_by, updated_at, position, sponsor FROM initiatives WHERE initiative_id = ?",
                 [initiative.initiative_id]).fetchone()
+            # A sponsor may add initiatives they sponsor and edit the ones they already sponsor.
+            require_permission(actor, "edit initiative", initiative.sponsor if current is None else current[4])
             if expected_version is None and current is not None:
                 raise ConflictError(f'initiative "{initiative.initiative_id}" already exists; '
                                     "choose another id or edit the existing one")
@@ -584,8 +592,11 @@ class Store:
             baseline=self._meta(cursor, "baseline_scenario") or None,
         )
 
-    def set_status(self, target: str, who: str) -> None:
+    def set_status(self, target: str, who: str | Actor) -> None:
         """Move the cycle to ``target``; raise :class:`ActionNotAllowedError` for a move the rules forbid."""
+        actor = as_actor(who)
+        require_permission(actor, "change cycle status")
+        who = actor.name
         with self.transaction() as cursor:
             state = self._cycle(cursor)
             check_transition(state.status, target, state.published)
@@ -605,7 +616,7 @@ class Store:
         finally:
             cursor.close()
 
-    def save_theme_set(self, themes: list[ThemeRow], who: str, note: str = "") -> int:
+    def save_theme_set(self, themes: list[ThemeRow], who: str | Actor, note: str = "") -> int:
         """Commit a changed theme set and return its version number.
 
         An unpublished current version is edited in place; a published one is
@@ -613,6 +624,9 @@ class Store:
         then current. Alignment scores are kept, so initiatives keep their
         scores for the themes that survive.
         """
+        actor = as_actor(who)
+        require_permission(actor, "edit themes")
+        who = actor.name
         ids = [theme.theme_id for theme in themes]
         if len(set(ids)) != len(ids):
             repeated = next(t for t in ids if ids.count(t) > 1)
@@ -640,8 +654,11 @@ class Store:
         logger.info("%s saved theme set version %d (%d themes)", who, version, len(themes))
         return version
 
-    def publish_themes(self, who: str) -> int:
+    def publish_themes(self, who: str | Actor) -> int:
         """Publish the current theme-set version; from then on it is never edited in place."""
+        actor = as_actor(who)
+        require_permission(actor, "edit themes")
+        who = actor.name
         with self.transaction() as cursor:
             state = self._cycle(cursor)
             if state.published:
@@ -664,9 +681,12 @@ class Store:
 
     # --- scenarios ---------------------------------------------------------------
 
-    def save_scenario(self, name: str, params: ScoringParams, who: str, note: str = "",
+    def save_scenario(self, name: str, params: ScoringParams, who: str | Actor, note: str = "",
                       expected_version: int | None = None) -> int:
         """Save what-if parameters under a name; overwrite only from the version it was loaded at."""
+        actor = as_actor(who)
+        require_permission(actor, "save scenario")
+        who = actor.name
         name = name.strip()
         if not name:
             raise InvalidPortfolioError("a scenario needs a name")
@@ -709,7 +729,10 @@ class Store:
             raise NotFoundError(f'no scenario is named "{name}"')
         return ScoringParams.model_validate_json(row[0]), int(row[1])
 
-    def rename_scenario(self, old: str, new: str, who: str) -> None:
+    def rename_scenario(self, old: str, new: str, who: str | Actor) -> None:
+        actor = as_actor(who)
+        require_permission(actor, "save scenario")
+        who = actor.name
         new = new.strip()
         if not new:
             raise InvalidPortfolioError("a scenario needs a name")
@@ -724,7 +747,10 @@ class Store:
                 self._set_meta(cursor, "baseline_scenario", new)
             self.audit(cursor, who, "rename scenario", "scenario", new, {"name": old}, {"name": new})
 
-    def delete_scenario(self, name: str, who: str) -> None:
+    def delete_scenario(self, name: str, who: str | Actor) -> None:
+        actor = as_actor(who)
+        require_permission(actor, "save scenario")
+        who = actor.name
         with self.transaction() as cursor:
             row = cursor.execute("SELECT params FROM scenarios WHERE name = ?", [name]).fetchone()
             if row is None:
@@ -735,8 +761,11 @@ class Store:
             cursor.execute("DELETE FROM scenarios WHERE name = ?", [name])
             self.audit(cursor, who, "delete scenario", "scenario", name, json.loads(row[0]), None)
 
-    def commit_baseline(self, name: str, who: str) -> None:
+    def commit_baseline(self, name: str, who: str | Actor) -> None:
         """Make a saved scenario the cycle's baseline, the weights "what changed" compares against."""
+        actor = as_actor(who)
+        require_permission(actor, "commit baseline")
+        who = actor.name
         with self.transaction() as cursor:
             state = self._cycle(cursor)
             require_allowed("commit baseline", state.status)
@@ -748,13 +777,16 @@ class Store:
 
     # --- decisions ---------------------------------------------------------------
 
-    def record_decision(self, initiative_id: str, decision: str, rationale: str, who: str) -> None:
+    def record_decision(self, initiative_id: str, decision: str, rationale: str, who: str | Actor) -> None:
         """Record the committee's decision on an initiative and set its must_fund / force_out flags.
 
         A new decision replaces an active one; the flags it changed are the
         ones the first active decision found, so withdrawing always restores
         the flags from before any decision.
         """
+        actor = as_actor(who)
+        require_permission(actor, "record decision")
+        who = actor.name
         if decision not in DECISION_FLAGS:
             raise InvalidPortfolioError(f'"{decision}" is not a decision; use one of ' + ", ".join(DECISION_FLAGS))
         if not rationale.strip():
@@ -785,8 +817,11 @@ class Store:
                         "force_out": force_out})
         logger.info("%s recorded decision %s on %s", who, decision, initiative_id)
 
-    def withdraw_decision(self, initiative_id: str, who: str) -> None:
+    def withdraw_decision(self, initiative_id: str, who: str | Actor) -> None:
         """Withdraw the active decision on an initiative and restore the flags it changed."""
+        actor = as_actor(who)
+        require_permission(actor, "record decision")
+        who = actor.name
         with self.transaction() as cursor:
             require_allowed("record decision", self._cycle(cursor).status)
             active = cursor.execute(
@@ -829,7 +864,7 @@ def _open_failure(path: str, exc: Exception) -> str:
     return f"{path} cannot be opened ({text}); check the path and its permissions"
 
 
-def open_store(path: str | Path, seed: Path | None = DEMO_PATH, who: str = "system") -> Store:
+def open_store(path: str | Path, seed: Path | None = DEMO_PATH, who: str | Actor = "system") -> Store:
     """Open a workspace database, creating it and loading ``seed`` on first run."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
