@@ -29,6 +29,7 @@ navigation = st.navigation([
     st.Page(PAGES / "cycle.py", title="Cycle and themes", icon=":material/event:", url_path="cycle"),
     st.Page(PAGES / "spend.py", title="Spend", icon=":material/payments:", url_path="spend"),
     st.Page(PAGES / "initiatives.py", title="Initiatives", icon=":material/list:", url_path="initiatives"),
+    st.Page(PAGES / "export.py", title="Export", icon=":material/download:", url_path="export"),
     st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
     st.Page(PAGES / "audit.py", title="Audit log", icon=":material/history:", url_path="audit"),
 ])
@@ -49,10 +50,43 @@ with st.sidebar:
     st.markdown(f"**{cycle.name}** · {STATUS_LABELS[cycle.status]}")
     st.caption(f"Theme set version {cycle.theme_version}" + ("" if cycle.published else " (draft)")
                + (f" · baseline: {cycle.baseline}" if cycle.baseline else " · baseline: committed weights"))
-    st.session_state.setdefault(state.USER_KEY, "")
-    st.text_input("Your name", key=state.USER_KEY, placeholder="recorded with your edits",
-                  help="Local mode: no sign-in is configured, so edits are logged under the name you enter here.")
-    if not state.user_name():
-        st.caption("Local mode: enter your name before you edit.")
+    if state.auth_configured():
+        if st.user.is_logged_in:
+            who = state.actor()
+            st.caption(f"Signed in as {who.name} · roles: {', '.join(sorted(who.roles))}")
+            st.button("Sign out", on_click=st.logout, key="app_sign_out")
+        else:
+            st.info("Sign in to see and change the portfolio.", icon=":material/lock:")
+            st.button("Sign in", on_click=st.login, key="app_sign_in", type="primary")
+            st.stop()
+    else:
+        st.session_state.setdefault(state.USER_KEY, "")
+        st.text_input("Your name", key=state.USER_KEY, placeholder="recorded with your edits",
+                      help="Local mode: no sign-in is configured, so every session has every role and edits are "
+                           "logged under the name you enter here.")
+        st.caption("Local mode: no sign-in configured; every session has every role."
+                   + ("" if state.user_name() else " Enter your name before you edit."))
+
+    shared = state.presentation()
+    if shared.params is not None and shared.presenter != state.user_name():
+        st.toggle(f"Follow {shared.presenter}'s weights", key=state.FOLLOW_KEY,
+                  help="See the presenter's what-if weights live; turn off to return to your own.")
+
+
+@st.fragment(run_every="2s")
+def follow_commits() -> None:
+    """Redraw the page when someone commits a change or the presenter moves a weight."""
+    version = state.store().data_version()
+    sequence = state.presentation().sequence if state.following() else None
+    if (version, sequence) != (st.session_state.get(state.SEEN_VERSION_KEY),
+                               st.session_state.get(state.SEEN_SEQUENCE_KEY)):
+        st.rerun(scope="app")
+
+
+# What this run draws; the fragment compares against it.
+st.session_state[state.SEEN_VERSION_KEY] = current.version
+st.session_state[state.SEEN_SEQUENCE_KEY] = state.presentation().sequence if state.following() else None
+with st.sidebar:
+    follow_commits()
 
 navigation.run()

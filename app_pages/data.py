@@ -82,8 +82,16 @@ if upload is not None:
             confirmed = st.checkbox(f"Replace the current portfolio and its {edits} edits since loading "
                                     "(they stay in the audit log)", key="data_confirm_replace")
         if st.button("Load into the workspace", type="primary", disabled=not confirmed, key="data_load_button"):
-            who = state.user_name() or "local user"
-            store.load(portfolio, who)
+            who = state.actor()
+            if who is None:
+                st.error("Enter your name in the sidebar first: the audit log records who loaded what.",
+                         icon=":material/badge:")
+                st.stop()
+            try:
+                store.load(portfolio, who)
+            except PortfolioLensError as exc:
+                st.error(f"Not loaded: {exc}.", icon=":material/block:")
+                st.stop()
             state.reset_params()
             st.session_state["data_flash"] = f"Loaded {upload.name}."
             st.rerun()
@@ -94,7 +102,10 @@ if source and Path(source).exists():
         st.caption(f"Reads {source} again and replaces the workspace, discarding edits made since loading.")
         if st.button("Reload", key="data_reload_button"):
             try:
-                state.reload_from(Path(source), state.user_name() or "local user")
+                who = state.actor()
+                if who is None:
+                    raise PortfolioLensError("enter your name in the sidebar first")
+                state.reload_from(Path(source), who)
             except PortfolioLensError as exc:
                 st.error(f"Not reloaded: {exc}", icon=":material/error:")
             else:

@@ -52,7 +52,7 @@ with st.form("decisions_form", enter_to_submit=False):
 
 
 def _run(action, message: str) -> None:
-    who = state.user_name()
+    who = state.actor()
     if who is None:
         st.error("Enter your name in the sidebar first: the audit log records who decided.", icon=":material/badge:")
         return

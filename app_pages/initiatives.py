@@ -138,7 +138,7 @@ with st.form(form_key, enter_to_submit=False):
     submitted = st.form_submit_button("Save", type="primary")
 
 if submitted:
-    who = state.user_name()
+    who = state.actor()
     fields = {
         "initiative_id": initiative_id if is_new else editing, "name": name, "segment": segment, "cost": cost,
         "must_fund": must_fund, "force_out": force_out, "sponsor": sponsor, "business_unit": business_unit,

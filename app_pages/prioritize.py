@@ -100,24 +100,44 @@ with st.sidebar:
               width="stretch", key="prioritize_reset_button")
 
 controls, main = st.columns([1, 3], gap="large")
-with controls:
-    with st.expander("Theme weights", expanded=True):
-        theme_weights = _theme_controls()
-    with st.expander("Lens weights"):
-        lenses = _lens_controls()
-    with st.expander("Urgency weights"):
-        urgency = _urgency_controls()
-    with st.expander("Envelopes"):
-        envelopes = _envelope_controls()
-    with st.expander("Quadrant thresholds"):
-        st.session_state.setdefault("prioritize_tau_a", float(held.alignment_threshold))
-        st.session_state.setdefault("prioritize_tau_u", float(held.urgency_threshold))
-        tau_a = st.slider("Alignment threshold (SAI)", 0.0, 100.0, step=1.0, key="prioritize_tau_a")
-        tau_u = st.slider("Urgency threshold", 0.0, 100.0, step=1.0, key="prioritize_tau_u")
-
-what_if = ScoringParams(theme_weights=theme_weights, lenses=lenses, urgency=urgency, envelopes=envelopes,
-                        alignment_threshold=tau_a, urgency_threshold=tau_u)
-state.set_params(what_if)
+if state.following():
+    shared = state.presentation()
+    what_if = held
+    with controls:
+        st.info(f"Following {shared.presenter}'s weights live. Turn off \u201cFollow\u201d in the sidebar to "
+                "return to your own.", icon=":material/visibility:")
+        weights = what_if.normalized_theme_weights()
+        st.dataframe({"theme": [current.theme_names[t] for t in weights],
+                      "share": [round(w * 100, 1) for w in weights.values()]},
+                     hide_index=True, width="stretch", key="prioritize_followed_weights")
+else:
+    with controls:
+        with st.expander("Theme weights", expanded=True):
+            theme_weights = _theme_controls()
+        with st.expander("Lens weights"):
+            lenses = _lens_controls()
+        with st.expander("Urgency weights"):
+            urgency = _urgency_controls()
+        with st.expander("Envelopes"):
+            envelopes = _envelope_controls()
+        with st.expander("Quadrant thresholds"):
+            st.session_state.setdefault("prioritize_tau_a", float(held.alignment_threshold))
+            st.session_state.setdefault("prioritize_tau_u", float(held.urgency_threshold))
+            tau_a = st.slider("Alignment threshold (SAI)", 0.0, 100.0, step=1.0, key="prioritize_tau_a")
+            tau_u = st.slider("Urgency threshold", 0.0, 100.0, step=1.0, key="prioritize_tau_u")
+    what_if = ScoringParams(theme_weights=theme_weights, lenses=lenses, urgency=urgency, envelopes=envelopes,
+                            alignment_threshold=tau_a, urgency_threshold=tau_u)
+    state.set_params(what_if)
+    with st.sidebar:
+        presenting = st.toggle("Present my weights", key="present_weights",
+                               help="Everyone who follows you sees your what-if weights live on their own screen.")
+    presenter = state.user_name()
+    if presenting and presenter:
+        state.presentation().share(presenter, what_if)
+    elif presenting:
+        st.sidebar.caption("Enter your name to present.")
+    elif presenter:
+        state.presentation().stop(presenter)
 result = state.scored(current, what_if)
 changes, summary = compare_results(current.baseline, result)
 funding = segment_funding(result, what_if, segments)

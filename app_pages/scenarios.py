@@ -29,7 +29,7 @@ if flash:
 
 
 def _run(action, message: str) -> None:
-    who = state.user_name()
+    who = state.actor()
     if who is None:
         st.error("Enter your name in the sidebar first: the audit log records who changed what.",
                  icon=":material/badge:")

@@ -252,3 +252,21 @@ def test_audit_page_filters_by_person(workspace):
     table = app.dataframe[0].value
     assert set(table["who"]) == {"Sam Okafor"}
     assert "record decision" in set(table["action"])
+
+
+def test_present_mode_shares_weights_with_followers(workspace):
+    presenter = sign_in(start_app(), "Chair Person")
+    presenter.sidebar.toggle(key="present_weights").set_value(True).run()
+    presenter.slider(key="prioritize_theme_cx").set_value(0.0).run()
+    moved = {m.label: m.value for m in presenter.metric}["Moved rank"]
+    assert moved != "0"
+
+    follower = sign_in(start_app(), "Viewer One")
+    follower.sidebar.toggle(key="follow_presenter").set_value(True).run()
+    assert not follower.exception
+    assert {m.label: m.value for m in follower.metric}["Moved rank"] == moved
+    assert "Following Chair Person" in " ".join(i.value for i in follower.info)
+
+    follower.sidebar.toggle(key="follow_presenter").set_value(False).run()
+    assert {m.label: m.value for m in follower.metric}["Moved rank"] == "0"
+    presenter.sidebar.toggle(key="present_weights").set_value(False).run()

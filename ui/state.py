@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
+from portfolio.access import Actor, RoleMap, load_role_map, local_actor
 from portfolio.errors import PortfolioLensError
 from portfolio.funding import evaluate
 from portfolio.importing import DEMO_PATH, require_portfolio
@@ -30,6 +33,9 @@ PARAMS_KEY = "whatif_params"
 PARAMS_VERSION_KEY = "whatif_data_version"
 SELECTED_KEY = "selected_initiative"
 USER_KEY = "user_name"
+FOLLOW_KEY = "follow_presenter"
+SEEN_VERSION_KEY = "seen_data_version"
+SEEN_SEQUENCE_KEY = "seen_presentation"
 
 
 def database_path() -> Path:
@@ -118,8 +124,55 @@ def view() -> View:
     return _load_view(current.path, current.data_version(), current)
 
 
+class Presentation:
+    """The what-if weights one presenter shares live with everyone following, in this app process.
+
+    ``sequence`` grows with every change so that followers can tell when to redraw.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.presenter: str | None = None
+        self.params: ScoringParams | None = None
+        self.sequence = 0
+
+    def share(self, presenter: str, value: ScoringParams) -> None:
+        with self._lock:
+            if self.presenter == presenter and self.params == value:
+                return
+            self.presenter, self.params = presenter, value
+            self.sequence += 1
+
+    def stop(self, presenter: str) -> None:
+        with self._lock:
+            if self.presenter == presenter:
+                self.presenter, self.params = None, None
+                self.sequence += 1
+
+
+@st.cache_resource
+def _presentation(path: str) -> Presentation:
+    return Presentation()
+
+
+def presentation() -> Presentation:
+    """Return the live presentation of this workspace, shared by every session of this app process."""
+    return _presentation(str(database_path()))
+
+
+def following() -> bool:
+    """Tell whether this session follows a presenter who is presenting now."""
+    return bool(st.session_state.get(FOLLOW_KEY)) and presentation().params is not None
+
+
 def params(current: View) -> ScoringParams:
-    """Return the session's what-if parameters, reset to the committed ones when the data changed shape."""
+    """Return the what-if parameters this session sees: the presenter's while following, else its own.
+
+    Its own are reset to the committed ones when the data changed shape.
+    """
+    shared = presentation()
+    if following() and shared.params is not None and _compatible(shared.params, current.baseline_params):
+        return shared.params
     held = st.session_state.get(PARAMS_KEY)
     if held is None or not _compatible(held, current.baseline_params):
         held = current.baseline_params
@@ -156,9 +209,43 @@ def scored(current: View, what_if: ScoringParams) -> pd.DataFrame:
     return evaluate(current.inputs, what_if)
 
 
+def auth_configured() -> bool:
+    """Tell whether the deployment configures OpenID Connect sign-in (an [auth] section in secrets)."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError, StreamlitSecretNotFoundError):
+        return False
+
+
+@st.cache_resource
+def _role_map(path: str | None) -> RoleMap:
+    return load_role_map(path)
+
+
+def actor() -> Actor | None:
+    """Return who is acting in this session, or None when nobody has signed in or given a name.
+
+    With sign-in configured, the signed-in user with roles from the role file;
+    in local mode, the name typed in the sidebar with every role.
+    """
+    if auth_configured():
+        if not st.user.is_logged_in:
+            return None
+        claims = st.user.to_dict()
+        email = str(claims.get("email") or "")
+        identifiers = [value for value in (email, str(claims.get("sub") or "")) if value]
+        groups = claims.get("groups") or []
+        roles = _role_map(os.environ.get("PORTFOLIO_LENS_ROLES")).roles_for(identifiers, groups)
+        name = str(claims.get("name") or email or claims.get("sub") or "signed-in user")
+        return Actor(name=name, roles=roles, aliases=frozenset(identifiers))
+    name = st.session_state.get(USER_KEY, "").strip()
+    return local_actor(name) if name else None
+
+
 def user_name() -> str | None:
-    name = st.session_state.get(USER_KEY, "")
-    return name.strip() or None
+    """Return the acting person's name, or None; kept for pages that only need the name."""
+    who = actor()
+    return who.name if who else None
 
 
 def select_initiative(initiative_id: str | None) -> None:
@@ -174,7 +261,7 @@ def row_of(current: View, initiative_id: str) -> int | None:
     return int(matches[0]) if len(matches) else None
 
 
-def reload_from(path: Path, who: str) -> list[Problem]:
+def reload_from(path: Path, who: Actor) -> list[Problem]:
     """Load a canonical portfolio from disk into the workspace, replacing it; raise when it does not load."""
     portfolio, problems = require_portfolio(path)
     store().load(portfolio, who)
