@@ -559,6 +559,43 @@ class Store:
         finally:
             cursor.close()
 
+    # --- backup -----------------------------------------------------------------
+
+    def backup(self, target: str | Path, who: str | Actor) -> Path:
+        """Write a consistent copy of the database to ``target`` while the store stays open.
+
+        The copy is made under the write lock, so no commit lands half-way, into
+        a temporary file beside the target that replaces it only when complete.
+        Needs the pmo or chair role.
+        """
+        actor = as_actor(who)
+        require_permission(actor, "back up")
+        target = Path(target).resolve()
+        if str(target) == str(Path(self.path).resolve()):
+            raise StoreError(f"{target} is the workspace itself; choose another file for the backup")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.partial")
+        temporary.unlink(missing_ok=True)
+        with self._lock:
+            cursor = self._connection.cursor()
+            try:
+                source = cursor.execute("SELECT current_database()").fetchone()[0]
+                # ATTACH takes no parameters; the path is quoted as an SQL string literal.
+                quoted = str(temporary).replace("'", "''")
+                cursor.execute(f"ATTACH '{quoted}' AS portfolio_backup")
+                try:
+                    cursor.execute(f'COPY FROM DATABASE "{source}" TO portfolio_backup')
+                finally:
+                    cursor.execute("DETACH portfolio_backup")
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
+            finally:
+                cursor.close()
+        temporary.replace(target)
+        logger.info("%s backed up %s to %s", actor.name, self.path, target)
+        return target
+
     # --- audit ----------------------------------------------------------------
 
     def audit_log(self, limit: int = 500) -> pd.DataFrame:
@@ -861,7 +898,10 @@ def _open_failure(path: str, exc: Exception) -> str:
     if "lock" in text.lower():
         return (f"{path} is in use by another process (DuckDB allows one writer per file); "
                 "stop the other app or command, or choose another file with --db")
-    return f"{path} cannot be opened ({text}); check the path and its permissions"
+    if "not a valid DuckDB database" in text or "corrupt" in text.lower():
+        return (f"{path} is damaged or is not a DuckDB database; restore it from a backup, or move it away "
+                "and start with a fresh workspace (or choose another file with --db)")
+    return f"{path} cannot be opened ({text}); check the path and its permissions, or choose another file with --db"
 
 
 def open_store(path: str | Path, seed: Path | None = DEMO_PATH, who: str | Actor = "system") -> Store:
