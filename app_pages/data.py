@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 
@@ -111,3 +112,24 @@ if source and Path(source).exists():
             else:
                 st.session_state["data_flash"] = f"Reloaded {source}."
                 st.rerun()
+
+st.subheader("Back up the workspace")
+st.caption("Writes a consistent copy of the workspace database while the app keeps running; needs the pmo or "
+           "chair role.")
+if st.button("Make a backup", key="data_backup_button"):
+    who = state.actor()
+    if who is None:
+        st.error("Enter your name in the sidebar first: the audit log records who made the backup.",
+                 icon=":material/badge:")
+    else:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+        target = Path(store.path).parent / "backups" / f"{Path(store.path).stem}-{stamp}.duckdb"
+        try:
+            written = store.backup(target, who)
+        except PortfolioLensError as exc:
+            st.error(f"No backup made: {exc}.", icon=":material/block:")
+        else:
+            st.success(f"Backup written to {written}.", icon=":material/check_circle:")
+            st.download_button("Download the backup", written.read_bytes(), file_name=written.name,
+                               mime="application/octet-stream", key="data_backup_download")
+
