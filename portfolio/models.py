@@ -652,14 +652,15 @@ def parse_portfolio(tables: dict[str, RawTable], source: str = "") -> tuple[Port
 
     themes = _themes_frame(rows["themes"], usable["themes"], problems)
     history = _history_frame(rows["theme_versions"], usable.get("theme_versions"), problems)
-    themes.attrs["all_ids"] = {str(v).strip() for v in usable["themes"].frame["theme_id"] if not is_blank(v)}
-    # Alignment to a theme of an earlier version is kept as history; scoring uses the current set only.
-    themes.attrs["all_ids"] |= set(history["theme_id"])
+    # Ids of rows rejected for other reasons still count as known, so that one bad row does not also
+    # report every alignment row naming it. Alignment to a theme of an earlier version is kept as
+    # history; scoring uses the current set only.
+    theme_ids = {str(v).strip() for v in usable["themes"].frame["theme_id"] if not is_blank(v)}
+    theme_ids |= set(history["theme_id"])
     initiatives = _initiatives_frame(rows["initiatives"], usable["initiatives"], lenses, problems)
-    initiatives.attrs["all_ids"] = {str(v).strip() for v in usable["initiatives"].frame["initiative_id"]
-                                    if not is_blank(v)}
-    alignment = _alignment_frame(rows["alignment"], usable["alignment"], initiatives, themes, problems)
-    dependencies = _dependencies_frame(rows["dependencies"], usable.get("dependencies"), initiatives, problems)
+    initiative_ids = {str(v).strip() for v in usable["initiatives"].frame["initiative_id"] if not is_blank(v)}
+    alignment = _alignment_frame(rows["alignment"], usable["alignment"], initiative_ids, theme_ids, problems)
+    dependencies = _dependencies_frame(rows["dependencies"], usable.get("dependencies"), initiative_ids, problems)
     envelopes = _parse_budget(rows["budget"], usable.get("budget"), lenses, problems)
 
     if any(p.severity == "error" for p in problems):
@@ -835,13 +836,10 @@ def _typed_initiatives(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[list(INITIATIVE_COLUMNS)].reset_index(drop=True)
 
 
-def _alignment_frame(rows, table: RawTable, initiatives, themes, problems: list[Problem]) -> pd.DataFrame:
+def _alignment_frame(rows, table: RawTable, known_initiatives: set[str], known_themes: set[str],
+                     problems: list[Problem]) -> pd.DataFrame:
     if not rows:
         return empty_frame(ALIGNMENT_COLUMNS).astype({"score": float})
-    # Ids of rows rejected for other reasons still count as known, so that one bad
-    # initiative row does not also report every alignment row naming it.
-    known_initiatives = set(initiatives["initiative_id"]) | set(initiatives.attrs.get("all_ids", ()))
-    known_themes = set(themes["theme_id"]) | set(themes.attrs.get("all_ids", ()))
     seen: set[tuple[str, str]] = set()
     for row_number, row in rows:
         if row.initiative_id not in known_initiatives:
@@ -888,10 +886,9 @@ def _history_frame(rows, table: RawTable | None, problems: list[Problem]) -> pd.
     return frame[list(THEME_HISTORY_COLUMNS)].sort_values("version", kind="stable").reset_index(drop=True)
 
 
-def _dependencies_frame(rows, table: RawTable | None, initiatives, problems: list[Problem]) -> pd.DataFrame:
+def _dependencies_frame(rows, table: RawTable | None, known: set[str], problems: list[Problem]) -> pd.DataFrame:
     if not rows:
         return empty_frame(DEPENDENCY_COLUMNS)
-    known = set(initiatives["initiative_id"]) | set(initiatives.attrs.get("all_ids", ()))
     seen: set[tuple[str, str]] = set()
     for row_number, row in rows:
         for column in ("initiative_id", "requires_id"):
