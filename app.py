@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 
 import streamlit as st
@@ -10,6 +11,7 @@ import streamlit as st
 from portfolio.cycle import STATUS_LABELS
 from portfolio.errors import PortfolioLensError
 from ui import state
+from ui.text import literal
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 logger = logging.getLogger("portfolio_lens.app")
@@ -20,24 +22,40 @@ st.set_page_config(page_title="Portfolio Lens", page_icon=":material/target:", l
 # pages directory of its older multipage API and runs a deep-linked first session
 # without this entry point.
 PAGES = Path(__file__).resolve().parent / "app_pages"
-navigation = st.navigation([
-    st.Page(PAGES / "prioritize.py", title="Prioritize", icon=":material/tune:", default=True),
-    st.Page(PAGES / "why.py", title="Why this score", icon=":material/help:", url_path="why"),
-    st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", url_path="overview"),
-    st.Page(PAGES / "decisions.py", title="Decisions", icon=":material/gavel:", url_path="decisions"),
-    st.Page(PAGES / "scenarios.py", title="Scenarios", icon=":material/compare:", url_path="scenarios"),
-    st.Page(PAGES / "cycle.py", title="Cycle and themes", icon=":material/event:", url_path="cycle"),
-    st.Page(PAGES / "spend.py", title="Spend", icon=":material/payments:", url_path="spend"),
-    st.Page(PAGES / "initiatives.py", title="Initiatives", icon=":material/list:", url_path="initiatives"),
-    st.Page(PAGES / "export.py", title="Export", icon=":material/download:", url_path="export"),
-    st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
-    st.Page(PAGES / "audit.py", title="Audit log", icon=":material/history:", url_path="audit"),
-])
+# Where sign-in is configured, nobody sees anything of the portfolio before signing in, not even the page list.
+signed_out = state.auth_configured() and not st.user.is_logged_in
+navigation = st.navigation({
+    "Decide": [
+        st.Page(PAGES / "prioritize.py", title="Prioritize", icon=":material/tune:", default=True),
+        st.Page(PAGES / "why.py", title="Why this score", icon=":material/help:", url_path="why"),
+        st.Page(PAGES / "optimize.py", title="Optimize", icon=":material/auto_graph:", url_path="optimize"),
+        st.Page(PAGES / "decisions.py", title="Decisions", icon=":material/gavel:", url_path="decisions"),
+        st.Page(PAGES / "scenarios.py", title="Scenarios", icon=":material/compare:", url_path="scenarios"),
+    ],
+    "Review": [
+        st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", url_path="overview"),
+        st.Page(PAGES / "spend.py", title="Spend", icon=":material/payments:", url_path="spend"),
+        st.Page(PAGES / "audit.py", title="Audit log", icon=":material/history:", url_path="audit"),
+    ],
+    "Plan and data": [
+        st.Page(PAGES / "cycle.py", title="Cycle and themes", icon=":material/event:", url_path="cycle"),
+        st.Page(PAGES / "initiatives.py", title="Initiatives", icon=":material/list:", url_path="initiatives"),
+        st.Page(PAGES / "import_data.py", title="Import", icon=":material/upload:", url_path="import"),
+        st.Page(PAGES / "export.py", title="Export", icon=":material/download:", url_path="export"),
+        st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
+    ],
+}, position="hidden" if signed_out else "sidebar", expanded=True)
+
+if signed_out:
+    st.title("Portfolio Lens")
+    st.info("Sign in to see and change the portfolio.", icon=":material/lock:")
+    st.button("Sign in", on_click=st.login, key="app_sign_in", type="primary")
+    st.stop()
 
 try:
     current = state.view()
 except PortfolioLensError as exc:
-    logger.error("cannot open the workspace %s: %s", state.database_path(), exc)
+    logger.error("cannot open the workspace %s: %s", state.database_label(), exc)
     st.error(f"The workspace cannot be opened: {exc}", icon=":material/error:")
     st.stop()
 
@@ -45,20 +63,15 @@ with st.sidebar:
     info = state.store().info()
     source = Path(info["source"] or "").name or "portfolio"
     st.markdown("**Portfolio Lens**")
-    st.caption(f"{source} · {len(current.portfolio.initiatives):,} initiatives · {current.currency}")
+    st.caption(f"{literal(source)} · {len(current.portfolio.initiatives):,} initiatives · {current.currency}")
     cycle = current.cycle
-    st.markdown(f"**{cycle.name}** · {STATUS_LABELS[cycle.status]}")
+    st.markdown(f"**{literal(cycle.name)}** · {STATUS_LABELS[cycle.status]}")
     st.caption(f"Theme set version {cycle.theme_version}" + ("" if cycle.published else " (draft)")
-               + (f" · baseline: {cycle.baseline}" if cycle.baseline else " · baseline: committed weights"))
-    if state.auth_configured():
-        if st.user.is_logged_in:
-            who = state.actor()
-            st.caption(f"Signed in as {who.name} · roles: {', '.join(sorted(who.roles))}")
-            st.button("Sign out", on_click=st.logout, key="app_sign_out")
-        else:
-            st.info("Sign in to see and change the portfolio.", icon=":material/lock:")
-            st.button("Sign in", on_click=st.login, key="app_sign_in", type="primary")
-            st.stop()
+               + (f" · baseline: {literal(cycle.baseline)}" if cycle.baseline else " · baseline: committed weights"))
+    who = state.actor() if state.auth_configured() else None
+    if who is not None:
+        st.caption(f"Signed in as {literal(who.name)} · roles: {', '.join(sorted(who.roles))}")
+        st.button("Sign out", on_click=st.logout, key="app_sign_out")
     else:
         st.session_state.setdefault(state.USER_KEY, "")
         st.text_input("Your name", key=state.USER_KEY, placeholder="recorded with your edits",
@@ -69,7 +82,7 @@ with st.sidebar:
 
     shared = state.presentation()
     if shared.params is not None and shared.presenter != state.user_name():
-        st.toggle(f"Follow {shared.presenter}'s weights", key=state.FOLLOW_KEY,
+        st.toggle(f"Follow {literal(shared.presenter)}'s weights", key=state.FOLLOW_KEY,
                   help="See the presenter's what-if weights live; turn off to return to your own.")
 
 
@@ -89,4 +102,22 @@ st.session_state[state.SEEN_SEQUENCE_KEY] = state.presentation().sequence if sta
 with st.sidebar:
     follow_commits()
 
-navigation.run()
+
+def run_page() -> None:
+    """Run the chosen page, and log an error that it does not catch under a short id that the page shows.
+
+    The page also shows the traceback only where client.showErrorDetails is "full" (development). st.stop
+    and st.rerun raise BaseException subclasses, which pass through.
+    """
+    try:
+        navigation.run()
+    except Exception as exc:
+        error_id = uuid.uuid4().hex[:8]
+        logger.exception("error %s on page /%s", error_id, navigation.url_path)
+        st.error(f"Something went wrong (error id {error_id}). The details are in the app's log under this id: "
+                 "quote it when you report the problem.", icon=":material/error:")
+        if str(st.get_option("client.showErrorDetails")).lower() in ("full", "true"):
+            st.exception(exc)
+
+
+run_page()

@@ -13,6 +13,7 @@ from portfolio.models import ThemeRow
 from portfolio.realign import realign
 from ui import state
 from ui.tables import money_column
+from ui.text import literal
 
 current = state.view()
 store = state.store()
@@ -45,7 +46,7 @@ def _commit(action, message: str) -> None:
     st.rerun()
 
 
-st.subheader(f"{cycle.name}: {STATUS_LABELS[cycle.status]}")
+st.subheader(f"{literal(cycle.name)}: {STATUS_LABELS[cycle.status]}")
 st.progress((STATUSES.index(cycle.status) + 1) / len(STATUSES),
             text=" → ".join(f"**{STATUS_LABELS[s]}**" if s == cycle.status else STATUS_LABELS[s] for s in STATUSES))
 following = next_status(cycle.status)

@@ -9,6 +9,7 @@ from portfolio.errors import PortfolioLensError
 from portfolio.formatting import money
 from ui import state
 from ui.tables import funding_status
+from ui.text import literal
 
 current = state.view()
 store = state.store()
@@ -41,8 +42,8 @@ st.text(f"{item['segment']} · {money(item['cost'], currency)} · rank {item['ra
         f"{funding_status(result.iloc[[row]])[0]}")
 if not active.empty:
     record = active.iloc[0]
-    st.info(f"Current decision: {DECISIONS[record['decision']]}, by {record['decided_by']} at "
-            f"{record['decided_at']}. Rationale: {record['rationale']}", icon=":material/gavel:")
+    st.info(f"Current decision: {DECISIONS[record['decision']]}, by {literal(record['decided_by'])} at "
+            f"{record['decided_at']}. Rationale: {literal(record['rationale'])}", icon=":material/gavel:")
 
 with st.form("decisions_form", enter_to_submit=False):
     decision = st.radio("Decision", list(DECISIONS), format_func=DECISIONS.__getitem__, horizontal=True,

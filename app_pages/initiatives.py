@@ -13,6 +13,7 @@ from portfolio.models import CRITERIA, AlignmentRow, InitiativeRow
 from portfolio.search import search_initiatives
 from ui import state
 from ui.tables import funding_status, money_column, score_column
+from ui.text import literal
 
 current = state.view()
 what_if = state.params(current)
@@ -122,9 +123,9 @@ with st.form(form_key, enter_to_submit=False):
     alignment_inputs = {}
     for theme_id, theme_name in current.theme_names.items():
         left, right = st.columns([1, 3])
-        score = left.number_input(theme_name, min_value=0.0, max_value=10.0, step=1.0,
+        score = left.number_input(literal(theme_name), min_value=0.0, max_value=10.0, step=1.0,
                                   value=float(existing_scores.get(theme_id, 0.0)), key=f"{form_key}_score_{theme_id}")
-        note = right.text_input(f"Justification for {theme_name}", value=existing_notes.get(theme_id, ""),
+        note = right.text_input(f"Justification for {literal(theme_name)}", value=existing_notes.get(theme_id, ""),
                                 key=f"{form_key}_note_{theme_id}", placeholder="which key result it moves, and how")
         alignment_inputs[theme_id] = (score, note)
     if not current.theme_names:

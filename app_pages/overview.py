@@ -12,13 +12,14 @@ from portfolio.profile import spend_by_quadrant, spend_weighted_sai, theme_segme
 from portfolio.reconcile import NO_LINK
 from portfolio.scoring import QUADRANT_LABELS
 from ui import state
+from ui.text import literal
 
 current = state.view()
 result = current.baseline
 currency = current.currency
 
 st.title("Overview")
-st.caption(f"The portfolio as committed (baseline: {current.cycle.baseline or 'the committed weights'}). "
+st.caption(f"The portfolio as committed (baseline: {literal(current.cycle.baseline or 'the committed weights')}). "
            "It follows every committed edit, decision and import; what-if weights on Prioritize do not change it.")
 
 weighted = spend_weighted_sai(result)

@@ -14,6 +14,7 @@ from portfolio.funding import ranked_segment, segment_funding
 from portfolio.scoring import ScoringParams, sai_notice
 from ui import state
 from ui.tables import funding_status, money_column, score_column, shade_rows
+from ui.text import literal
 
 current = state.view()
 baseline = current.baseline_params
@@ -47,10 +48,11 @@ def _theme_controls() -> dict[str, float]:
         key = f"prioritize_theme_{theme_id}"
         committed = baseline.theme_weights[theme_id]
         st.session_state.setdefault(key, float(held.theme_weights[theme_id]))
-        weights[theme_id] = st.slider(name, min_value=0.0, max_value=_slider_max(committed), step=1.0 if committed > 1
-                                      else 0.05, key=key, help=f"Theme {theme_id}; committed weight {committed:g}")
+        weights[theme_id] = st.slider(literal(name), min_value=0.0, max_value=_slider_max(committed),
+                                      step=1.0 if committed > 1 else 0.05, key=key,
+                                      help=f"Theme {literal(theme_id)}; committed weight {committed:g}")
         total += weights[theme_id]
-    shares = ", ".join(f"{themes.loc[themes['theme_id'] == t, 'name'].iloc[0]} {w / total * 100:.1f} %"
+    shares = ", ".join(f"{literal(themes.loc[themes['theme_id'] == t, 'name'].iloc[0])} {w / total * 100:.1f} %"
                        for t, w in weights.items()) if total > 0 else "every weight is zero: SAI undefined"
     st.caption(f"Normalized shares: {shares}")
     return weights
@@ -60,7 +62,7 @@ def _lens_controls() -> dict[str, dict[str, float]]:
     lenses = {}
     for segment in segments:
         lens = held.lenses.get(segment, {})
-        st.markdown(f"**{segment}**")
+        st.markdown(f"**{literal(segment)}**")
         lenses[segment] = {}
         for criterion in lens:
             key = f"prioritize_lens_{segment}_{criterion}"
@@ -85,7 +87,7 @@ def _envelope_controls() -> dict[str, int]:
     envelopes = {}
     for segment in segments:
         if segment not in held.envelopes:
-            st.caption(f"{segment}: no envelope, so no funding line")
+            st.caption(f"{literal(segment)}: no envelope, so no funding line")
             continue
         key = f"prioritize_envelope_{segment}"
         st.session_state.setdefault(key, held.envelopes[segment] / 100)
@@ -104,7 +106,7 @@ if state.following():
     shared = state.presentation()
     what_if = held
     with controls:
-        st.info(f"Following {shared.presenter}'s weights live. Turn off \u201cFollow\u201d in the sidebar to "
+        st.info(f"Following {literal(shared.presenter)}'s weights live. Turn off \u201cFollow\u201d in the sidebar to "
                 "return to your own.", icon=":material/visibility:")
         weights = what_if.normalized_theme_weights()
         st.dataframe({"theme": [current.theme_names[t] for t in weights],
@@ -171,7 +173,7 @@ with main:
         with chart_column:
             event = st.plotly_chart(
                 quadrant_figure(result, what_if, segments, currency, highlight=crossed, selected=selected,
-                                decisions=decisions),
+                                decisions=decisions, labels=current.hover),
                 on_select="rerun", selection_mode="points", key="prioritize_quadrant",
                 config={"displaylogo": False})
             points = event.selection.points if event and event.selection else []
@@ -182,7 +184,8 @@ with main:
     if strip_column is not None:
         with strip_column:
             st.markdown(f"**Not scored for alignment yet** ({int(result['sai'].isna().sum())})")
-            strip = st.plotly_chart(unscored_figure(result, segments, currency, height=420 if notice else 560),
+            strip = st.plotly_chart(unscored_figure(result, segments, currency, height=420 if notice else 560,
+                                                    labels=current.hover),
                                     on_select="rerun", selection_mode="points", key="prioritize_strip",
                                     config={"displaylogo": False})
             points = strip.selection.points if strip and strip.selection else []
@@ -218,12 +221,17 @@ with main:
             "cost": money_column("Cost", currency)})
 
     st.subheader("Ranked lists and funding lines")
-    tabs = st.tabs([f"{s.segment} ({s.count})" for s in funding])
+    # Only the open tab's list is built and sent: a hidden list costs as much as a shown one, and switching
+    # tabs reruns the page to build the one that opens.
+    tabs = st.tabs([f"{literal(s.segment)} ({s.count})" for s in funding], key="prioritize_segment_tabs",
+                   on_change="rerun")
     for tab, summary_of_segment in zip(tabs, funding, strict=True):
+        if tab.open is False:
+            continue
         with tab:
             segment = summary_of_segment.segment
             if summary_of_segment.envelope is None:
-                st.caption(f"No envelope for {segment}: the list is ranked but has no funding line.")
+                st.caption(f"No envelope for {literal(segment)}: the list is ranked but has no funding line.")
             else:
                 line = (f"{summary_of_segment.funded_count} funded for {money(summary_of_segment.funded, currency)} "
                         f"of the {money(summary_of_segment.envelope, currency)} envelope; headroom "

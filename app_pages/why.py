@@ -10,6 +10,7 @@ from portfolio.explain import explain
 from portfolio.formatting import money
 from ui import state
 from ui.tables import funding_status
+from ui.text import literal
 
 current = state.view()
 what_if = state.params(current)
@@ -41,7 +42,7 @@ quadrant = item["quadrant"] if isinstance(item["quadrant"], str) else "not place
 st.text(f"{item['name']} · {item['segment']} · {money(item['cost'], current.currency)} · rank {item['rank']} in "
         f"{item['segment']} · {status} · quadrant: {quadrant.replace('_', ' ')}")
 if isinstance(record.get("description"), str):
-    st.caption(record["description"])
+    st.caption(literal(record["description"]))
 
 columns = st.columns(3)
 for column, explanation in zip(columns, explain(current.inputs, what_if, row, current.theme_names), strict=True):

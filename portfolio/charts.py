@@ -50,26 +50,46 @@ def _funding_text(value: object) -> str:
     return "no funding line"
 
 
-def _hover_frame(frame: pd.DataFrame, currency: str) -> np.ndarray:
-    def fmt(series: pd.Series) -> list[str]:
-        return ["—" if pd.isna(v) else f"{v:.1f}" for v in series]
+def hover_labels(result: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """Return the per-initiative hover text that no weight changes: escaped name, segment and cost.
 
+    Build it once per committed data version and pass it to the figure
+    builders; formatting it per point on every slider move dominates a redraw.
+    """
+    return pd.DataFrame({
+        "initiative_id": result["initiative_id"].astype(str).to_numpy(),
+        "name": [escape(n) for n in result["name"]],
+        "cost": [money(c, currency) for c in result["cost"]],
+        "segment": [escape(s) for s in result["segment"]],
+    }, index=result.index)
+
+
+def _hover_frame(frame: pd.DataFrame, currency: str, labels: pd.DataFrame | None = None) -> np.ndarray:
+    """Stack hover data per point: text columns from ``labels`` and the scores as numbers."""
+    fixed = labels.loc[frame.index] if labels is not None else hover_labels(frame, currency)
+    funded = frame["funded"]
+    funding = np.where(funded.isna(), "no funding line",
+                       np.where(funded.fillna(False).to_numpy(dtype=bool), "funded", "below the line"))
     return np.column_stack([
-        frame["initiative_id"].astype(str).to_numpy(),
-        [escape(n) for n in frame["name"]],
-        [money(c, currency) for c in frame["cost"]],
-        fmt(frame["sai"]),
-        fmt(frame["urgency"]),
-        fmt(frame["segment_score"]),
-        frame["rank"].astype(str).to_numpy(),
-        [_funding_text(None if pd.isna(v) else bool(v)) for v in frame["funded"]],
-        [escape(s) for s in frame["segment"]],
+        fixed["initiative_id"].to_numpy(dtype=object),
+        fixed["name"].to_numpy(dtype=object),
+        fixed["cost"].to_numpy(dtype=object),
+        frame["sai"].to_numpy(dtype=float),
+        frame["urgency"].to_numpy(dtype=float),
+        frame["segment_score"].to_numpy(dtype=float),
+        frame["rank"].to_numpy(),
+        funding.astype(object),
+        fixed["segment"].to_numpy(dtype=object),
     ])
 
 
 HOVER = ("<b>%{customdata[1]}</b><br>%{customdata[0]} · %{customdata[8]}<br>"
-         "Cost %{customdata[2]}<br>SAI %{customdata[3]} · urgency %{customdata[4]}<br>"
-         "Segment score %{customdata[5]} · rank %{customdata[6]}<br>%{customdata[7]}<extra></extra>")
+         "Cost %{customdata[2]}<br>SAI %{customdata[3]:.1f} · urgency %{customdata[4]:.1f}<br>"
+         "Segment score %{customdata[5]:.1f} · rank %{customdata[6]}<br>%{customdata[7]}<extra></extra>")
+# Initiatives without SAI: the same hover without the undefined SAI.
+HOVER_UNSCORED = ("<b>%{customdata[1]}</b><br>%{customdata[0]} · %{customdata[8]}<br>"
+                  "Cost %{customdata[2]}<br>SAI not scored yet · urgency %{customdata[4]:.1f}<br>"
+                  "Rank %{customdata[6]}<br>%{customdata[7]}<extra></extra>")
 
 
 def _bubble_sizes(cost: np.ndarray, max_cost: float, max_px: float = 46.0) -> tuple[np.ndarray, float]:
@@ -87,8 +107,12 @@ def quadrant_figure(
     selected: str | None = None,
     height: int = 560,
     decisions: dict[str, str] | None = None,
+    labels: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Alignment (SAI) against urgency, bubble area proportional to cost, colour by segment.
+
+    ``labels`` is :func:`hover_labels` of the same rows, built once per data
+    version; without it the hover text is formatted here.
 
     Funded initiatives are filled, those below the line hollow; ``highlight``
     (e.g. those that crossed the funding line) get a dark ring, and
@@ -103,19 +127,23 @@ def quadrant_figure(
     figure = go.Figure()
 
     for segment in segments:
-        rows = scored[scored["segment"] == segment]
-        if rows.empty:
-            continue
-        sizes, reference = _bubble_sizes(rows["cost"].to_numpy(), max_cost)
-        funded = rows["funded"].fillna(False).to_numpy(dtype=bool)
-        figure.add_trace(scatter(
-            x=rows["sai"], y=rows["urgency"], mode="markers", name=escape(segment),
-            legendgroup=segment,
-            marker=dict(size=sizes, sizemode="area", sizeref=reference, sizemin=4,
-                        color=[colours[segment] if f else "rgba(255,255,255,0.6)" for f in funded],
-                        line=dict(color=colours[segment], width=2)),
-            customdata=_hover_frame(rows, currency), hovertemplate=HOVER,
-        ))
+        part = scored[scored["segment"] == segment]
+        funded = part["funded"].fillna(False).to_numpy(dtype=bool)
+        # One colour per trace: a per-point colour list costs Plotly a validation per point.
+        shown_in_legend = False
+        for mask, fill in ((funded, colours[segment]), (~funded, "rgba(255,255,255,0.6)")):
+            rows = part[mask]
+            if rows.empty:
+                continue
+            sizes, reference = _bubble_sizes(rows["cost"].to_numpy(), max_cost)
+            figure.add_trace(scatter(
+                x=rows["sai"].to_numpy(), y=rows["urgency"].to_numpy(), mode="markers", name=escape(segment),
+                legendgroup=segment, showlegend=not shown_in_legend,
+                marker=dict(size=sizes, sizemode="area", sizeref=reference, sizemin=4, color=fill,
+                            line=dict(color=colours[segment], width=2)),
+                customdata=_hover_frame(rows, currency, labels), hovertemplate=HOVER,
+            ))
+            shown_in_legend = True
 
     for ids, name, width, colour in ((highlight or set(), "Crossed the funding line", 3, "#222222"),
                                      ({selected} if selected else set(), "Selected", 4, "#D55E00")):
@@ -127,7 +155,7 @@ def quadrant_figure(
             x=rows["sai"], y=rows["urgency"], mode="markers", name=name,
             marker=dict(size=sizes * 1.9 + reference * 150, sizemode="area", sizeref=reference, sizemin=12,
                         color="rgba(0,0,0,0)", line=dict(color=colour, width=width)),
-            customdata=_hover_frame(rows, currency), hovertemplate=HOVER,
+            customdata=_hover_frame(rows, currency, labels), hovertemplate=HOVER,
         ))
 
     for decision, (label, symbol) in DECISION_MARKERS.items():
@@ -138,7 +166,7 @@ def quadrant_figure(
         figure.add_trace(scatter(
             x=rows["sai"], y=rows["urgency"], mode="markers", name=f"Decision: {label}",
             marker=dict(symbol=symbol, size=11, color="#222222", line=dict(color="white", width=1)),
-            customdata=_hover_frame(rows, currency), hovertemplate=HOVER,
+            customdata=_hover_frame(rows, currency, labels), hovertemplate=HOVER,
         ))
 
     tau_a, tau_u = params.alignment_threshold, params.urgency_threshold
@@ -161,7 +189,7 @@ def quadrant_figure(
 
 
 def unscored_figure(result: pd.DataFrame, segments: list[str] | tuple[str, ...], currency: str,
-                    height: int = 560) -> go.Figure:
+                    height: int = 560, labels: pd.DataFrame | None = None) -> go.Figure:
     """Initiatives without SAI, by segment against urgency: the strip beside the quadrant."""
     rows = result[result["sai"].isna()]
     colours = segment_colours(segments)
@@ -172,17 +200,20 @@ def unscored_figure(result: pd.DataFrame, segments: list[str] | tuple[str, ...],
         part = rows[rows["segment"] == segment]
         if part.empty:
             continue
-        sizes, reference = _bubble_sizes(part["cost"].to_numpy(), max_cost, max_px=30)
         funded = part["funded"].fillna(False).to_numpy(dtype=bool)
-        jitter = (part["rank"].to_numpy() % 7 - 3) * 0.05
-        figure.add_trace(scatter(
-            x=np.full(len(part), segments.index(segment)) + jitter,
-            y=part["urgency"], mode="markers", name=escape(segment), showlegend=False,
-            marker=dict(size=sizes, sizemode="area", sizeref=reference, sizemin=4,
-                        color=[colours[segment] if f else "rgba(255,255,255,0.6)" for f in funded],
-                        line=dict(color=colours[segment], width=2)),
-            customdata=_hover_frame(part, currency), hovertemplate=HOVER,
-        ))
+        for mask, fill in ((funded, colours[segment]), (~funded, "rgba(255,255,255,0.6)")):
+            rows = part[mask]
+            if rows.empty:
+                continue
+            sizes, reference = _bubble_sizes(rows["cost"].to_numpy(), max_cost, max_px=30)
+            jitter = (rows["rank"].to_numpy() % 7 - 3) * 0.05
+            figure.add_trace(scatter(
+                x=np.full(len(rows), segments.index(segment)) + jitter,
+                y=rows["urgency"].to_numpy(), mode="markers", name=escape(segment), showlegend=False,
+                marker=dict(size=sizes, sizemode="area", sizeref=reference, sizemin=4, color=fill,
+                            line=dict(color=colours[segment], width=2)),
+                customdata=_hover_frame(rows, currency, labels), hovertemplate=HOVER_UNSCORED,
+            ))
     figure.update_layout(
         height=height, font=FONT, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
         xaxis=dict(tickvals=list(range(len(segments))), ticktext=[escape(s) for s in segments],
@@ -317,4 +348,159 @@ def quadrant_spend_figure(summary: pd.DataFrame, labels: dict[str, str], currenc
     figure.update_layout(height=height, font=FONT, margin=dict(l=10, r=10, t=20, b=10), plot_bgcolor="white",
                          xaxis=dict(tickprefix=currency_symbol(currency), gridcolor="#eee"),
                          yaxis=dict(autorange="reversed"))
+    return figure
+
+
+# --- optimal selection, frontier and robustness ------------------------------------------------------
+
+ROBUSTNESS_STYLE: dict[str, tuple[str, str]] = {
+    "robustly funded": (PALETTE[2], "circle"),
+    "contested": (PALETTE[5], "diamond"),
+    "robustly unfunded": ("#999999", "circle-open"),
+}
+FRONTIER_HOVER_NAMES = 12
+
+
+def _named_list(ids: tuple[str, ...], names: dict[str, str], limit: int = FRONTIER_HOVER_NAMES) -> str:
+    """Escape and join ids with their names for a hover, one per line, cut after ``limit``."""
+    lines = [f"{escape(i)} {escape(names.get(i, ''))}" for i in ids[:limit]]
+    if len(ids) > limit:
+        lines.append(f"… and {len(ids) - limit} more")
+    return "<br>".join(lines) if lines else "nothing"
+
+
+def frontier_figure(frontier: pd.DataFrame, envelope: int, current_cost: int, current_value: float,
+                    names: dict[str, str], currency: str, value_title: str, value_in_cents: bool,
+                    height: int = 440) -> go.Figure:
+    """The best value each budget can buy, beside the rank-order line's value at the same budgets.
+
+    ``frontier`` is :func:`portfolio.optimize.efficient_frontier`. The
+    envelope is a vertical line, the optimum at the envelope a star and the
+    current rank-order selection a square. Hovering a frontier point lists
+    what that budget would fund. Values in cents (objective ``score_cost``)
+    are drawn in currency units.
+    """
+    symbol = currency_symbol(currency)
+    unit = 100.0 if value_in_cents else 1.0
+    budget = frontier["budget"].to_numpy() / 100
+
+    def value_text(value: float) -> str:
+        return money(round(value), currency) if value_in_cents else f"{value:,.1f}"
+
+    hover = []
+    for row in frontier.itertuples(index=False):
+        note = f"<br>must-fund alone exceed this budget by {money(row.overrun, currency)}" if row.overrun else ""
+        hover.append(f"<b>Budget {money(row.budget, currency)}</b> ({row.fraction * 100:.1f} % of the envelope)"
+                     f"<br>Optimal value {value_text(row.value)}; rank-order line {value_text(row.rank_value)}"
+                     f"<br>Funds {row.count} initiatives for {money(row.cost, currency)}{note}"
+                     f"<br>{_named_list(row.funded, names)}")
+    figure = go.Figure()
+    figure.add_scatter(x=budget, y=frontier["rank_value"] / unit, mode="lines+markers",
+                       name="Rank-order line at each budget", line=dict(color="#999999", dash="dash"),
+                       marker=dict(size=5, color="#999999"), hoverinfo="skip")
+    figure.add_scatter(x=budget, y=frontier["value"] / unit, mode="lines+markers", name="Optimal selection",
+                       line=dict(color=PALETTE[0], width=3), marker=dict(size=8, color=PALETTE[0]),
+                       hovertext=hover, hovertemplate="%{hovertext}<extra></extra>")
+    at_envelope = frontier[frontier["at_envelope"]]
+    if not at_envelope.empty:
+        figure.add_scatter(x=at_envelope["budget"] / 100, y=at_envelope["value"] / unit, mode="markers",
+                           name="Optimal at the envelope", marker=dict(symbol="star", size=18, color=PALETTE[0],
+                                                                        line=dict(color="#222222", width=1)),
+                           hovertemplate="Optimal at the envelope: %{y:,.1f}<extra></extra>")
+    figure.add_scatter(x=[current_cost / 100], y=[current_value / unit], mode="markers",
+                       name="Current selection (rank-order line)",
+                       marker=dict(symbol="square", size=13, color=PALETTE[5]),
+                       hovertemplate=f"Current rank-order line: spends {money(current_cost, currency)}, "
+                                     f"value {value_text(current_value)}<extra></extra>")
+    figure.add_shape(type="line", x0=envelope / 100, x1=envelope / 100, y0=0, y1=1, yref="paper",
+                     line=dict(color=PALETTE[5], dash="dot", width=2))
+    figure.add_annotation(x=envelope / 100, y=1, yref="paper", text="Envelope", showarrow=False,
+                          xanchor="left", yanchor="top", font=dict(color=PALETTE[5]))
+    figure.update_layout(
+        height=height, font=FONT, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
+        xaxis=dict(title=f"Budget ({currency})", tickprefix=symbol, gridcolor="#eee", rangemode="tozero"),
+        yaxis=dict(title=value_title, tickprefix=symbol if value_in_cents else "", gridcolor="#eee",
+                   rangemode="tozero"),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0), hovermode="closest",
+    )
+    return figure
+
+
+def theme_sensitivity_figure(counts: pd.DataFrame, theme_names: dict[str, str], height: int = 340) -> go.Figure:
+    """Per theme, how many funding decisions a move of that theme's weight alone would change, by size of move.
+
+    ``counts`` is :func:`portfolio.robustness.theme_sensitivity`: cumulative
+    ``within_<band>`` columns, drawn here as stacked bars of the bands
+    between them. Themes are sorted with the most decisions at stake first.
+    """
+    bands = [c for c in counts.columns if c.startswith("within_")]
+    limits = [float(c.removeprefix("within_")) for c in bands]
+    frame = counts.sort_values(bands[::-1], ascending=False, kind="stable")
+    labels = [escape(theme_names.get(t, t)) for t in frame["theme_id"]]
+    colours = [PALETTE[5], PALETTE[1], PALETTE[4], "#BBBBBB"]
+    figure = go.Figure()
+    previous = np.zeros(len(frame), dtype=int)
+    lower = 0.0
+    for index, (band, limit) in enumerate(zip(bands, limits, strict=True)):
+        cumulative = frame[band].to_numpy(dtype=int)
+        name = f"within {limit:g} pp" if index == 0 else f"{lower:g}–{limit:g} pp"
+        figure.add_bar(y=labels, x=cumulative - previous, orientation="h", name=name,
+                       marker_color=colours[index % len(colours)],
+                       hovertemplate="%{y}: %{x} decisions move with a change of " + name + "<extra></extra>")
+        previous, lower = cumulative, limit
+    figure.update_layout(barmode="stack", height=height, font=FONT, margin=dict(l=10, r=10, t=30, b=10),
+                         plot_bgcolor="white", yaxis=dict(autorange="reversed"),
+                         xaxis=dict(title="Funding decisions that change (initiatives crossing their line)",
+                                    gridcolor="#eee", dtick=1 if previous.max(initial=0) <= 10 else None),
+                         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, traceorder="normal",
+                                     title="Change of the theme's share"))
+    return figure
+
+
+def robustness_quadrant_figure(frame: pd.DataFrame, params: ScoringParams, currency: str,
+                               height: int = 520) -> go.Figure:
+    """Alignment against urgency, coloured by robustness: robustly funded, contested or robustly unfunded.
+
+    ``frame`` is :func:`portfolio.robustness.funding_probability`. Bubble
+    area is cost; initiatives without SAI, urgency or a funding line are left
+    out. Hover shows the probability of being funded.
+    """
+    shown = frame[frame["sai"].notna() & frame["urgency"].notna() & (frame["robustness"] != "")]
+    scatter = go.Scattergl if len(shown) > WEBGL_THRESHOLD else go.Scatter
+    max_cost = float(frame["cost"].max()) if len(frame) else 1.0
+    figure = go.Figure()
+    for label, (colour, symbol) in ROBUSTNESS_STYLE.items():
+        rows = shown[shown["robustness"] == label]
+        if rows.empty:
+            continue
+        sizes, reference = _bubble_sizes(rows["cost"].to_numpy(), max_cost)
+        customdata = np.column_stack([
+            [escape(n) for n in rows["name"]], rows["initiative_id"].astype(str).to_numpy(),
+            [escape(s) for s in rows["segment"]], [money(c, currency) for c in rows["cost"]],
+            [f"{p * 100:.0f} %" for p in rows["probability"]],
+            [_funding_text(None if pd.isna(v) else bool(v)) for v in rows["funded"]],
+        ])
+        figure.add_trace(scatter(
+            x=rows["sai"], y=rows["urgency"], mode="markers", name=f"{label.capitalize()} ({len(rows)})",
+            marker=dict(size=sizes, sizemode="area", sizeref=reference, sizemin=5, symbol=symbol, color=colour,
+                        line=dict(color=colour, width=2), opacity=0.85),
+            customdata=customdata,
+            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]} · %{customdata[2]} · %{customdata[3]}"
+                          "<br>Funded in %{customdata[4]} of samples · now %{customdata[5]}<extra></extra>",
+        ))
+    tau_a, tau_u = params.alignment_threshold, params.urgency_threshold
+    figure.add_shape(type="line", x0=tau_a, x1=tau_a, y0=0, y1=100, line=dict(color="#888", dash="dash"))
+    figure.add_shape(type="line", x0=0, x1=100, y0=tau_u, y1=tau_u, line=dict(color="#888", dash="dash"))
+    corners = (("fund_now", 99, 99, "right", "top"), ("can_wait", 99, 1, "right", "bottom"),
+               ("fund_regardless", 1, 99, "left", "top"), ("challenge", 1, 1, "left", "bottom"))
+    for key, x, y, xanchor, yanchor in corners:
+        figure.add_annotation(x=x, y=y, text=f"<b>{QUADRANT_LABELS[key]}</b>", showarrow=False,
+                              xanchor=xanchor, yanchor=yanchor, font=dict(color="#555", size=14))
+    figure.update_layout(
+        height=height, font=FONT, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
+        xaxis=dict(title="Alignment: Strategic Alignment Index (0–100)", range=[-2, 102], gridcolor="#eee",
+                   zeroline=False),
+        yaxis=dict(title="Urgency score (0–100)", range=[-2, 102], gridcolor="#eee", zeroline=False),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, title=None),
+    )
     return figure

@@ -61,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     app = commands.add_parser("app", help="start the dashboard")
     app.add_argument("--data", type=Path, help="canonical portfolio to open (default: the demo portfolio)")
-    app.add_argument("--db", type=Path, help="workspace database file (default: one per portfolio under "
-                                             "~/.local/share/portfolio-lens, or $PORTFOLIO_LENS_HOME)")
+    app.add_argument("--db", help="workspace database file, or the postgresql:// URL of a database that several "
+                                  "instances share (default: $PORTFOLIO_LENS_DB, else one file per portfolio under "
+                                  "~/.local/share/portfolio-lens, or $PORTFOLIO_LENS_HOME)")
     app.add_argument("--port", type=int, help="port to serve on (default: Streamlit's, 8501)")
 
     validate = commands.add_parser("validate", help="list every problem of a canonical portfolio")
@@ -79,13 +80,65 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("after", type=Path, help="the later portfolio")
     compare.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
 
+    optimizer = commands.add_parser("optimize", help="print the rank-order and the optimal funding selection")
+    optimizer.add_argument("path", type=Path, help="folder of canonical CSV files or an .xlsx workbook")
+    optimizer.add_argument("--theme-weight", type=_theme_weight, action="append", default=[], metavar="ID=W",
+                           help="set the raw weight of a theme, as a slider does (repeatable)")
+    optimizer.add_argument("--objective", choices=("score", "score_cost"), default="score",
+                           help="value to maximize: the total segment score (default), or segment score × cost")
+    optimizer.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
+
+    backup = commands.add_parser("backup", help="copy a workspace database while no app holds it")
+    backup.add_argument("db", type=Path, help="the workspace database file")
+    backup.add_argument("out", type=Path, help="the backup file to write")
+
     importer = commands.add_parser("import", help="write a canonical portfolio from a foreign export")
     importer.add_argument("file", type=Path, help="the export to read, e.g. a GMPP CSV")
     importer.add_argument("--mapping", required=True, metavar="PROFILE",
                           help="mapping profile: a name in data/mappings (e.g. uk-gmpp) or a .toml path")
     importer.add_argument("--out", required=True, type=Path, metavar="DIR",
                           help="folder to create; must not exist or be empty")
+    importer.add_argument("--encoding", help="text encoding of a CSV file, e.g. utf-8 or cp1252 "
+                                             "(default: the profile's list, tried in order)")
+    importer.add_argument("--separator", help='field separator of a CSV file, e.g. ";" or "\\t" for tab '
+                                              "(default: the profile's, or found from the file)")
+    importer.add_argument("--sheet", help="sheet of an .xlsx workbook to read (default: the first with data)")
+    importer.add_argument("--header-row", type=int, metavar="N",
+                          help="row of the header, 1 for the first (default: the row naming the profile's columns)")
+    importer.add_argument("--transpose", action="store_true",
+                          help="read one record per column, with the field names down the first column")
+
+    exporter = commands.add_parser("export", help="write the scored portfolio as a report, or as canonical files")
+    exporter.add_argument("path", type=Path, help="folder of canonical CSV files or an .xlsx workbook")
+    exporter.add_argument("--format", required=True, choices=("csv", "xlsx", "html", "canonical"),
+                          help="csv or xlsx: the scored portfolio; html: the steering-committee pack; "
+                               "canonical: a canonical CSV folder with raw values")
+    exporter.add_argument("--out", required=True, type=Path, metavar="FILE",
+                          help="file to write (replaced if it exists); for canonical, a folder that must not "
+                               "exist or be empty")
+    exporter.add_argument("--theme-weight", type=_theme_weight, action="append", default=[], metavar="ID=W",
+                          help="set the raw weight of a theme, as a slider does (repeatable)")
+
+    generator = commands.add_parser("generate", help="write a synthetic portfolio, the same for the same seed")
+    generator.add_argument("--initiatives", required=True, type=int, metavar="N", help="number of initiatives")
+    generator.add_argument("--themes", type=int, default=12, metavar="T", help="number of themes (default 12)")
+    generator.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    generator.add_argument("--out", required=True, type=Path, metavar="DIR",
+                           help="folder to create; must not exist or be empty")
     return parser
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from portfolio.generate import generate
+
+    data = generate(args.out, args.initiatives, args.themes, args.seed)
+    print(f"wrote {args.out}: {data.size} initiatives, {len(data.theme_ids)} themes, "
+          f"{len(data.align_rows)} alignment scores (seed {args.seed})")
+    for file in sorted(args.out.glob("*.csv")):
+        if file.stat().st_size > MAX_FILE_BYTES:
+            print(f"note: {file.name} is {file.stat().st_size / 1024 / 1024:.0f} MB, over the "
+                  f"{MAX_FILE_BYTES // 1024 // 1024} MB that validate, score and the app read", file=sys.stderr)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     handlers = {"app": run_app, "validate": run_validate, "score": run_score, "import": run_import,
-                "compare": run_compare}
+                "compare": run_compare, "export": run_export, "optimize": run_optimize,
+                "backup": run_backup, "generate": run_generate}
     try:
         return handlers[args.command](args)
     except PortfolioLensError as exc:
@@ -112,7 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    from portfolio.store import default_workspace
+    from portfolio.pgstore import redact
+    from portfolio.store import default_workspace, is_database_url
 
     if not APP_FILE.is_file():
         print(f"error: {APP_FILE} is missing; install Portfolio Lens from its source folder "
@@ -124,12 +179,13 @@ def run_app(args: argparse.Namespace) -> int:
             print(f"error: {args.data} does not exist", file=sys.stderr)
             return 1
         env["PORTFOLIO_LENS_DATA"] = str(args.data.resolve())
-    database = args.db or default_workspace(args.data)
-    env["PORTFOLIO_LENS_DB"] = str(Path(database).resolve())
+    database = args.db or os.environ.get("PORTFOLIO_LENS_DB") or default_workspace(args.data)
+    shared = is_database_url(database)
+    env["PORTFOLIO_LENS_DB"] = database if shared else str(Path(database).resolve())
     command = [sys.executable, "-m", "streamlit", "run", str(APP_FILE), *SECURITY_FLAGS]
     if args.port:
         command.append(f"--server.port={args.port}")
-    logger.info("starting %s on %s", APP_FILE, env["PORTFOLIO_LENS_DB"])
+    logger.info("starting %s on %s", APP_FILE, redact(database) if shared else env["PORTFOLIO_LENS_DB"])
     return subprocess.call(command, env=env, cwd=APP_FILE.parent)
 
 
@@ -197,6 +253,21 @@ def run_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_backup(args: argparse.Namespace) -> int:
+    from portfolio.store import Store
+
+    if not args.db.is_file():
+        print(f"error: {args.db} does not exist; give the path of a workspace database", file=sys.stderr)
+        return 1
+    store = Store(args.db)
+    try:
+        target = store.backup(args.out, "command line")
+    finally:
+        store.close()
+    print(f"wrote {target}")
+    return 0
+
+
 def run_compare(args: argparse.Namespace) -> int:
     from portfolio.realign import COMPARE_COLUMNS, compare_portfolios
 
@@ -238,15 +309,83 @@ def _csv_cell(value: object) -> str:
     return str(value)
 
 
-def run_import(args: argparse.Namespace) -> int:
-    from portfolio.mapping import import_file, load_profile
+OPTIMIZE_COLUMNS = ("initiative_id", "segment", "funded_by_rank", "funded_optimal")
 
-    report = import_file(args.file, load_profile(args.mapping), args.out)
+
+def run_optimize(args: argparse.Namespace) -> int:
+    from portfolio.models import format_cents
+    from portfolio.optimize import optimize
+
+    portfolio, _ = require_portfolio(args.path)
+    inputs = prepare(portfolio)
+    params = ScoringParams.from_portfolio(portfolio).with_theme_weights(dict(args.theme_weight))
+    optimization = optimize(inputs, params, portfolio.dependencies, args.objective)
+    notice = sai_notice(inputs, params)
+    if notice:
+        print(f"notice: {notice}", file=sys.stderr)
+    for summary in optimization.segments:
+        if summary.overrun:
+            print(f"notice: must-fund initiatives alone exceed the {summary.segment} envelope by "
+                  f"{format_cents(summary.overrun)}; the selection is the must-fund set", file=sys.stderr)
+    for needer, needed in optimization.unmet:
+        print(f'notice: {needer} requires {needed}, which cannot be funded; {needer} is funded because it is '
+              "must-fund", file=sys.stderr)
+
+    records = [
+        {"initiative_id": row.initiative_id, "segment": row.segment,
+         "funded_by_rank": None if pd.isna(row.funded_by_rank) else bool(row.funded_by_rank),
+         "funded_optimal": None if pd.isna(row.funded_optimal) else bool(row.funded_optimal)}
+        for row in optimization.frame[list(OPTIMIZE_COLUMNS)].itertuples(index=False)
+    ]
+    if args.format == "json":
+        json.dump(records, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(OPTIMIZE_COLUMNS)
+    for record in records:
+        writer.writerow([_csv_cell(record[column]) for column in OPTIMIZE_COLUMNS])
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from portfolio.mapping import ReadOverrides, import_file, load_profile
+
+    separator = {"\\t": "\t", "tab": "\t"}.get(args.separator, args.separator)
+    overrides = ReadOverrides(encoding=args.encoding, separator=separator, header_row=args.header_row,
+                              transpose=args.transpose or None, sheet=args.sheet)
+    # A file with no importable row raises (one sentence, exit 1); rejected rows among good ones do not.
+    report = import_file(args.file, load_profile(args.mapping), args.out, overrides)
+    print(f"read {report.read_as}", file=sys.stderr)
     # A rejected row is reported, not an error of the command: the rest of the file was written.
     for problem in report.problems:
         kind = "rejected" if problem.severity == "error" else problem.severity
         print(f"{kind}: {problem.describe()}", file=sys.stderr)
     print(report.summary_line(), file=sys.stderr)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from portfolio.export import build_report, csv_bytes, write_canonical_folder, write_file_atomic
+    from portfolio.export_pack import html_pack
+    from portfolio.export_xlsx import xlsx_bytes
+
+    portfolio, problems = require_portfolio(args.path)
+    params = ScoringParams.from_portfolio(portfolio).with_theme_weights(dict(args.theme_weight))
+    if args.format == "canonical":
+        write_canonical_folder(portfolio, params, args.out)
+        print(f"wrote {args.out}")
+        return 0
+
+    overrides = ", ".join(f"{theme}={weight:g}" for theme, weight in args.theme_weight)
+    note = f"committed weights with {overrides} set on the command line" if overrides else "committed weights"
+    # A portfolio that loads has warnings only, so the problems are the open flags.
+    report = build_report(portfolio, params, weights_note=note, warnings=problems)
+    if report.sai_notice:
+        print(f"notice: {report.sai_notice}", file=sys.stderr)
+    builders = {"csv": csv_bytes, "xlsx": xlsx_bytes, "html": html_pack}
+    write_file_atomic(args.out, builders[args.format](report))
     print(f"wrote {args.out}")
     return 0
 

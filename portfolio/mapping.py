@@ -1,36 +1,42 @@
 """Import foreign portfolio exports through mapping profiles.
 
-A mapping profile is a TOML data file that describes how to read one kind of export
-(encodings, separator, duplicate headers), which source column feeds which
-canonical field, how values translate (value maps, money units, date formats),
-and which extra canonical tables (lenses, urgency, settings, budget) to write
-verbatim. `import_file` applies a profile to one file and writes a canonical
-portfolio folder: themes.csv, initiatives.csv and alignment.csv, plus the
-extra tables the profile defines.
+A mapping profile is a TOML data file for one kind of export. It describes how to
+read the file (encodings, separator, sheet, header row, layout) and which source
+column feeds which canonical field. It also gives how values translate (value maps,
+money units, percentages, date formats) and which extra canonical tables (lenses,
+urgency, settings, budget) to write verbatim. `map_source` applies a profile to a file read by
+`portfolio.reading` and returns the canonical tables in memory, so the app can
+validate them before anything is committed; `check_import` validates them as a
+portfolio; `import_file` writes them as a canonical portfolio folder.
 
 Every source row is either imported or rejected with its reason, and every
 value that could not be used is reported with its row and column.
+`build_profile` and `save_profile` turn a mapping made in the app into a
+profile file that the command line can use.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import logging
+import os
 import re
 import shutil
 import tomllib
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from portfolio import reading
 from portfolio.errors import PortfolioLensError
 from portfolio.models import (
     CRITERIA,
@@ -39,8 +45,13 @@ from portfolio.models import (
     MONEY_FIELDS,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
+    Portfolio,
+    Problem,
+    RawTable,
     Settings,
+    parse_portfolio,
 )
+from portfolio.reading import ReadOptions, SourceTable, UnreadableFileError
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +83,41 @@ PROFILE_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 YES_WORDS = frozenset({"true", "yes", "y", "1"})
 NO_WORDS = frozenset({"false", "no", "n", "0"})
 
+# Cell texts that exports write for "no value"; a number, date or rating column reads them as blank.
+MISSING_VALUES = ("N/A", "NA", "n.a.", "#N/A", "-", "–", "—", "null", "none")
+# A longer cell is never compared with the missing-value words (a profile may add its own up to this length).
+MISSING_VALUE_MAX_CHARS = 20
+
+# Magnitude words after an amount, as in "£1.2m" or "$3bn"; they state the unit of that value.
+MAGNITUDES = {
+    "k": Decimal(1_000),
+    "thousand": Decimal(1_000),
+    "m": Decimal(1_000_000),
+    "mn": Decimal(1_000_000),
+    "mm": Decimal(1_000_000),
+    "million": Decimal(1_000_000),
+    "b": Decimal(1_000_000_000),
+    "bn": Decimal(1_000_000_000),
+    "billion": Decimal(1_000_000_000),
+}
+_MAGNITUDE_WORDS = "|".join(sorted(MAGNITUDES, key=len, reverse=True))
+_MAGNITUDE_SUFFIX = re.compile(rf"(?i)(?P<number>.*\d)\s*(?P<word>{_MAGNITUDE_WORDS})")
+
+# Excel counts days from 1899-12-30 (its serial 60 is the 29 February 1900 that never was).
+# Serials outside 1 January 1950 to 31 December 2199 are not taken for dates: an amount or
+# a year such as 2024 in a date column is far more likely than a date in 1905.
+EXCEL_EPOCH = date(1899, 12, 30)
+EXCEL_SERIAL_MIN = 18_264
+EXCEL_SERIAL_MAX = 109_574
+
+# Excel's display of a date it made from text such as "3-4" or "4/3", as a CSV file saved from Excel holds it.
+_EXCEL_DATE_TEXT = re.compile(r"(?i)\d{1,2}-[a-z]{3}(-\d{2,4})?|[a-z]{3}-\d{2,4}")
+EXCEL_DATE_FIX = "format the column as Text in Excel and type the value again"
+EXCEL_DATE_REASON = (
+    'is a date in the workbook where no date belongs: Excel may have turned text such as "3-4" into a date '
+    f"({EXCEL_DATE_FIX})"
+)
+
 
 class MappingError(PortfolioLensError, ValueError):
     """A profile or a source file that cannot be imported at all.
@@ -99,12 +145,15 @@ def clean_text(text: str) -> str:
     one field (a break may arrive as "\\r\\r\\r\\n"), so every CR becomes a line
     break and runs of more than one blank line shrink to one.
     """
+    if "\n" not in text and "\r" not in text:
+        return text.strip()
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = re.sub(r"[ \t\xa0]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
 
 
+@lru_cache(maxsize=4096)
 def normalize_key(text: str) -> str:
     """Return the form in which value-map keys are compared.
 
@@ -150,23 +199,26 @@ def parse_money(
     currency_symbols: Sequence[str] = (),
     thousands_separator: str = ",",
     decimal_separator: str = ".",
+    negative_parentheses: bool = True,
+    magnitude_suffixes: bool = True,
 ) -> Decimal | None:
-    """Parse an amount such as "£1,139.18" and convert it to the portfolio currency.
+    """Parse an amount such as "£1,139.18", "(1,234)" or "£1.2m" and convert it to the portfolio currency.
 
     `unit` is the size of one source unit in the portfolio currency (1,000,000
     for amounts in millions). A currency symbol may come before or after the
-    number, and a minus sign before or after the symbol. The result is rounded
-    to the cent, halves away from zero. Returns None for blank text. Raises
-    InvalidValueError for anything else that is not an amount, such as free text.
+    number, and a minus sign before or after the symbol. With
+    `negative_parentheses`, an amount in brackets is negative, as accountants
+    write it. With `magnitude_suffixes`, a word of MAGNITUDES after the number
+    ("k", "m", "bn", "million") states that value's unit and replaces `unit`.
+    The result is rounded to the cent, halves away from zero. Returns None for
+    blank text. Raises InvalidValueError for anything else that is not an
+    amount, such as free text.
     """
     stripped = text.strip()
     if not stripped:
         return None
 
-    negative = stripped.startswith(("-", "\u2212"))
-    if negative:
-        stripped = stripped[1:].strip()
-
+    negative, stripped = _strip_negative(stripped, negative_parentheses, False)
     for symbol in sorted(currency_symbols, key=len, reverse=True):
         if stripped.startswith(symbol):
             stripped = stripped[len(symbol) :].strip()
@@ -174,12 +226,13 @@ def parse_money(
         if stripped.endswith(symbol):
             stripped = stripped[: -len(symbol)].strip()
             break
+    negative, stripped = _strip_negative(stripped, negative_parentheses, negative)
 
-    if stripped.startswith(("-", "\u2212")):
-        if negative:
-            raise InvalidValueError("is not an amount: it has two minus signs")
-        negative = True
-        stripped = stripped[1:].strip()
+    scale = Decimal(unit)
+    suffix = _MAGNITUDE_SUFFIX.fullmatch(stripped) if magnitude_suffixes else None
+    if suffix is not None:
+        stripped = suffix["number"].strip()
+        scale = MAGNITUDES[suffix["word"].lower()]
 
     example = f"1{thousands_separator}139{decimal_separator}18"
     if not stripped:
@@ -190,15 +243,82 @@ def parse_money(
         raise InvalidValueError(f"is not an amount (expected a number such as {example})") from None
 
     assert number is not None  # `stripped` is not blank here
-    amount = (number * Decimal(unit)).quantize(CENT, rounding=ROUND_HALF_UP)
+    amount = (number * scale).quantize(CENT, rounding=ROUND_HALF_UP)
     return -amount if negative else amount
 
 
-def parse_date(text: str, formats: Sequence[str] = ("%Y-%m-%d",)) -> date | None:
+def _strip_negative(text: str, parentheses: bool, negative: bool) -> tuple[bool, str]:
+    """Remove a leading minus sign or, with `parentheses`, surrounding brackets; note that the amount is negative."""
+    if text.startswith(("-", "\u2212")):
+        sign, text = True, text[1:].strip()
+    elif parentheses and text.startswith("(") and text.endswith(")"):
+        sign, text = True, text[1:-1].strip()
+    else:
+        return negative, text
+
+    if negative:
+        raise InvalidValueError("is not an amount: it has two minus signs")
+    return sign, text
+
+
+def parse_percent(
+    text: str, *, scale: Decimal | int = 100, thousands_separator: str = ",", decimal_separator: str = "."
+) -> Decimal | None:
+    """Parse a percentage such as "45%", "45 %" or a bare "45" and return it on a scale where 100 % is `scale`.
+
+    With `scale` 10, "45%" becomes 4.5 on the 0–10 criterion scale. Returns
+    None for blank text. Raises InvalidValueError for anything else.
+    """
+    stripped = text.strip()
+    if not stripped:
+        return None
+
+    if stripped.endswith("%"):
+        stripped = stripped[:-1].strip()
+    try:
+        number = parse_decimal(stripped, thousands_separator=thousands_separator, decimal_separator=decimal_separator)
+    except InvalidValueError:
+        raise InvalidValueError("is not a percentage (expected a number such as 45%)") from None
+
+    assert number is not None  # `stripped` is not blank here
+    return number * Decimal(scale) / 100
+
+
+def parse_excel_serial(text: str) -> date | None:
+    """Return the date of an Excel serial day number such as 45292 (2024-01-01), or None for other text.
+
+    Only serials from EXCEL_SERIAL_MIN to EXCEL_SERIAL_MAX count, so a year or
+    an amount in a date column is not taken for a date. A fraction (a time of
+    day) is dropped.
+    """
+    match = re.fullmatch(r"(\d{5,6})(?:\.\d+)?", text.strip())
+    if match is None:
+        return None
+    serial = int(match[1])
+    if not EXCEL_SERIAL_MIN <= serial <= EXCEL_SERIAL_MAX:
+        return None
+    return EXCEL_EPOCH + timedelta(days=serial)
+
+
+def is_missing(text: str, missing_values: Sequence[str] = MISSING_VALUES) -> bool:
+    """Tell whether a cell is blank or one of the `missing_values`, compared as normalize_key does."""
+    key = normalize_key(text)
+    return not key or any(key == normalize_key(word) for word in missing_values)
+
+
+def looks_like_excel_date(text: str) -> bool:
+    """Tell whether text looks like a date Excel made from other text, such as "4-Mar" from "3-4"."""
+    return _EXCEL_DATE_TEXT.fullmatch(text.strip()) is not None
+
+
+def parse_date(text: str, formats: Sequence[str] = ("%Y-%m-%d",), excel_serials: bool = False) -> date | None:
     """Parse a date written in one of `formats` (strptime codes), trying them in order.
 
-    Returns None for blank text. Raises InvalidValueError for anything else,
-    naming the accepted forms.
+    With `excel_serials`, an Excel serial day number such as 45292 is a date
+    too (see parse_excel_serial). A two-digit year ("%y") is 2000–2068 for 00–68
+    and 1969–1999 otherwise, as Python's strptime reads it. Returns None for
+    blank text. Raises InvalidValueError for anything else, naming the
+    accepted forms.
     """
     stripped = text.strip()
     if not stripped:
@@ -210,28 +330,41 @@ def parse_date(text: str, formats: Sequence[str] = ("%Y-%m-%d",)) -> date | None
         except ValueError:
             continue
 
+    if excel_serials:
+        serial = parse_excel_serial(stripped)
+        if serial is not None:
+            return serial
+
     forms = " or ".join(describe_date_format(date_format) for date_format in formats)
+    if excel_serials:
+        forms += " or an Excel day number such as 45292"
     raise InvalidValueError(f"is not a date in the form {forms}")
 
 
 def describe_date_format(date_format: str) -> str:
     """Return a strptime format as people write it, e.g. "%d.%m.%Y" as "dd.mm.yyyy"."""
-    return date_format.replace("%Y", "yyyy").replace("%m", "mm").replace("%d", "dd")
+    words = {"%Y": "yyyy", "%y": "yy", "%m": "mm", "%d": "dd", "%b": "mmm", "%B": "mmmm"}
+    return re.sub(r"%[YymdbB]", lambda match: words[match[0]], date_format)
 
 
-def map_value(text: str, value_map: Mapping[str, V], map_name: str = "") -> V | None:
+def map_value(
+    text: str, value_map: Mapping[str, V], map_name: str = "", normalized: Mapping[str, V] | None = None
+) -> V | None:
     """Translate a source value through a value map, comparing keys with normalize_key.
 
-    Returns None for blank text. Raises InvalidValueError for a value the map
-    does not contain, naming up to eight of the accepted values.
+    `normalized` is the same map keyed by normalize_key, where the caller has
+    it, so that a lookup does not normalize every key again. Returns None for
+    blank text. Raises InvalidValueError for a value the map does not contain,
+    naming up to eight of the accepted values.
     """
     if not text.strip():
         return None
 
     lookup_key = normalize_key(text)
-    for key, value in value_map.items():
-        if normalize_key(key) == lookup_key:
-            return value
+    if normalized is None:
+        normalized = {normalize_key(key): value for key, value in value_map.items()}
+    if lookup_key in normalized:
+        return normalized[lookup_key]
 
     accepted = list(value_map)
     listed = ", ".join(accepted[:8]) + (", …" if len(accepted) > 8 else "")
@@ -278,23 +411,7 @@ def deduplicate_headers(names: Sequence[str]) -> list[str]:
     columns gives `colour_rating` and `colour_rating.1`. A generated name that
     is already taken by another header is skipped.
     """
-    used_names = set(names)
-    seen: set[str] = set()
-    result: list[str] = []
-    for name in names:
-        if name not in seen:
-            seen.add(name)
-            result.append(name)
-            continue
-
-        suffix = 1
-        while f"{name}.{suffix}" in used_names:
-            suffix += 1
-        renamed = f"{name}.{suffix}"
-        used_names.add(renamed)
-        seen.add(renamed)
-        result.append(renamed)
-    return result
+    return reading.number_repeated(names)
 
 
 def first_non_blank(values: Sequence[str]) -> tuple[int, str] | None:
@@ -307,19 +424,52 @@ def first_non_blank(values: Sequence[str]) -> tuple[int, str] | None:
 
 # --- Profile model -------------------------------------------------------------------------------
 
-ParseKind = Literal["text", "money", "number", "date", "map", "yes_no"]
+ParseKind = Literal["text", "money", "number", "percent", "date", "map", "yes_no"]
 MapValue = str | int | float | bool
 
 
 class ReaderOptions(BaseModel):
-    """Options for reading the source file."""
+    """Options for reading the source file.
+
+    `separator` and `header_row` may be "auto": the separator is sniffed and
+    the header is the first row that names the most of the profile's source
+    columns. `sheet` names the workbook sheet to read (by default the first
+    with data). `missing_values` are cell texts that mean "no value" in every
+    column that is not plain text.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     encodings: list[str] = Field(default_factory=lambda: ["utf-8-sig", "cp1252"], min_length=1)
-    separator: str = Field(default=",", min_length=1, max_length=1)
+    separator: str = Field(default="auto", min_length=1)
     quote: str = Field(default='"', min_length=1, max_length=1)
     duplicate_headers: Literal["number", "reject"] = "number"
+    header_row: int | Literal["auto"] = "auto"
+    transpose: bool = False
+    sheet: str | None = None
+    missing_values: list[str] = Field(default_factory=lambda: list(MISSING_VALUES))
+
+    @field_validator("separator")
+    @classmethod
+    def _check_separator(cls, separator: str) -> str:
+        if separator != "auto" and len(separator) != 1:
+            raise ValueError(f'"{separator}" is not a separator; give one character such as ";" or "auto"')
+        return separator
+
+    @field_validator("missing_values")
+    @classmethod
+    def _check_missing_values(cls, words: list[str]) -> list[str]:
+        long_words = [word for word in words if len(word.strip()) > MISSING_VALUE_MAX_CHARS]
+        if long_words:
+            raise ValueError(f"missing_values may be at most {MISSING_VALUE_MAX_CHARS} characters: {long_words[0]!r}")
+        return words
+
+    @field_validator("header_row")
+    @classmethod
+    def _check_header_row(cls, header_row: int | str) -> int | str:
+        if isinstance(header_row, int) and header_row < 1:
+            raise ValueError("header_row counts from 1, the first row of the file")
+        return header_row
 
     @field_validator("encodings")
     @classmethod
@@ -341,6 +491,8 @@ class MoneyFormat(BaseModel):
     currency_symbols: list[str] = Field(default_factory=list)
     thousands_separator: str = Field(default=",", max_length=1)
     decimal_separator: str = Field(default=".", min_length=1, max_length=1)
+    negative_parentheses: bool = True
+    magnitude_suffixes: bool = True
 
     @model_validator(mode="after")
     def _check_separators(self) -> MoneyFormat:
@@ -350,11 +502,12 @@ class MoneyFormat(BaseModel):
 
 
 class DateFormats(BaseModel):
-    """The strptime formats that source dates may use, tried in order."""
+    """The strptime formats that source dates may use, tried in order, and whether Excel day numbers count."""
 
     model_config = ConfigDict(extra="forbid")
 
     formats: list[str] = Field(default_factory=lambda: ["%Y-%m-%d"], min_length=1)
+    excel_serials: bool = False
 
 
 class ColumnRule(BaseModel):
@@ -367,7 +520,9 @@ class ColumnRule(BaseModel):
 
     A blank value takes the `default` where one is given. An unusable value
     (one its `parse` rejects) rejects the row when `required` is set, and is
-    otherwise replaced by the default or left blank, with a warning.
+    otherwise replaced by the default or left blank, with a warning. `unit`
+    overrides the profile's money unit for this column; `scale` is what 100 %
+    becomes for parse = "percent" (default 100).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -379,6 +534,7 @@ class ColumnRule(BaseModel):
     source_optional: bool = False
     default: MapValue | None = None
     unit: Decimal | None = Field(default=None, gt=0)
+    scale: Decimal | None = Field(default=None, gt=0)
     minimum: Decimal | None = None
     maximum: Decimal | None = None
 
@@ -457,6 +613,17 @@ class MappingProfile(BaseModel):
     urgency: list[UrgencyRow] | None = None
     settings: dict[str, MapValue] | None = None
     budget: list[BudgetRow] | None = None
+
+    _lookups: dict[str, tuple[dict[str, MapValue], dict[str, MapValue]]] = PrivateAttr(default_factory=dict)
+
+    def value_lookup(self, name: str) -> dict[str, MapValue]:
+        """Return the value map `name` keyed by normalize_key, built once per map object."""
+        value_map = self.value_maps[name]
+        cached = self._lookups.get(name)
+        if cached is None or cached[0] is not value_map:
+            cached = (value_map, {normalize_key(key): value for key, value in value_map.items()})
+            self._lookups[name] = cached
+        return cached[1]
 
     @property
     def segments(self) -> set[str]:
@@ -560,7 +727,7 @@ def _expected_parse(target: str) -> tuple[ParseKind, ...]:
     if target in YES_NO_COLUMNS:
         return ("yes_no",)
     if target in CRITERIA:
-        return ("number", "map")
+        return ("number", "percent", "map")
     return ()
 
 
@@ -630,6 +797,346 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+# --- Building and saving profiles ----------------------------------------------------------------
+
+# Source header words that suggest a canonical field, checked in this order; for the interactive mapping.
+TARGET_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("initiative_id", ("project_number", "project id", "initiative_id", "id", "number", "code", "ref", "key")),
+    ("name", ("project_name", "name", "title", "short description")),
+    ("segment", ("segment", "category", "report_category", "portfolio", "type")),
+    ("cost", ("cost", "budget", "baseline", "total_baseline", "amount", "estimate", "capex+opex")),
+    ("risk", ("risk", "rag", "rating", "colour_rating", "dca", "health")),
+    ("business_value", ("business value", "value", "benefit score")),
+    ("urgency", ("urgency", "priority")),
+    ("sponsor", ("sponsor", "owner", "department", "manager")),
+    ("business_unit", ("business unit", "unit", "division")),
+    ("status", ("status", "state", "phase", "stage")),
+    ("start_date", ("start_date", "start", "begin")),
+    ("end_date", ("end_date", "end", "finish")),
+    ("deadline", ("deadline", "due")),
+    ("description", ("description", "description_aims", "summary", "aims")),
+)
+
+# Ratings that the interactive mapping proposes on the 0–10 criterion scale; the user can change each.
+RATING_SUGGESTIONS: dict[str, int] = {
+    "red": 9,
+    "amber/red": 7,
+    "amber": 5,
+    "amber/green": 3,
+    "green": 1,
+    "critical": 10,
+    "very high": 9,
+    "high": 8,
+    "medium": 5,
+    "moderate": 5,
+    "low": 2,
+    "very low": 1,
+}
+
+DATE_FORMAT_CANDIDATES = (
+    "%Y-%m-%d",
+    "%d.%m.%Y",
+    "%d.%m.%y",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d/%m/%y",
+    "%d-%m-%Y",
+    "%Y/%m/%d",
+    "%d %b %Y",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+)
+
+_UNIT_HINTS = ((re.compile(r"(?i)£\s*m|\$\s*m|€\s*m|\bmillions?\b|\(m\)|\bmn\b"), Decimal(1_000_000)),
+               (re.compile(r"(?i)£\s*k|\$\s*k|€\s*k|\bthousands?\b|\(k\)|\b000s\b|'000"), Decimal(1_000)),
+               (re.compile(r"(?i)\bbillions?\b|\(bn\)|£\s*bn|\$\s*bn"), Decimal(1_000_000_000)))
+
+
+def suggest_target(column: str) -> str | None:
+    """Return the canonical initiative field that a source header most likely names, or None."""
+    key = normalize_key(column).replace("_", " ")
+    words = set(re.findall(r"\w+", key))
+    for target, hints in TARGET_HINTS:
+        if any(key == hint.replace("_", " ") for hint in hints):
+            return target
+    for target, hints in TARGET_HINTS:
+        for hint in (hint.replace("_", " ") for hint in hints):
+            if (" " in hint and hint in key) or hint in words:
+                return target
+    return None
+
+
+def suggest_parse(target: str) -> ParseKind:
+    """Return the parse kind a canonical field needs by default: money, date, yes/no, map or text."""
+    if target in MONEY_COLUMNS:
+        return "money"
+    if target in DATE_COLUMNS:
+        return "date"
+    if target in YES_NO_COLUMNS:
+        return "yes_no"
+    if target in CRITERIA or target == "segment":
+        return "map"
+    return "text"
+
+
+def suggest_value_map(values: Sequence[str], target: str, segments: Sequence[str] = DEFAULT_SEGMENTS) -> dict:
+    """Propose a value map for the distinct source values of a column.
+
+    Criteria get RATING_SUGGESTIONS where a value is a known rating and a
+    number 0–10 stays itself; segments keep a value that already names a
+    segment. Anything else maps to None, for the user to fill in.
+    """
+    proposal: dict[str, MapValue | None] = {}
+    for value in values:
+        text = value.strip()
+        if not text or normalize_key(text) in {normalize_key(key) for key in proposal}:
+            continue
+        if target in CRITERIA:
+            suggestion: MapValue | None = RATING_SUGGESTIONS.get(normalize_key(text))
+            if suggestion is None:
+                try:
+                    number = parse_decimal(text)
+                except InvalidValueError:
+                    number = None
+                if number is not None and CRITERION_MIN <= number <= CRITERION_MAX:
+                    suggestion = int(number) if number == number.to_integral_value() else float(number)
+            proposal[text] = suggestion
+        elif target == "segment":
+            proposal[text] = normalize_key(text) if normalize_key(text) in segments else None
+        else:
+            proposal[text] = text
+    return proposal
+
+
+def guess_unit(column: str) -> Decimal:
+    """Return the money unit a header states, such as 1,000,000 for "Cost (£m)"; 1 when it states none."""
+    for pattern, unit in _UNIT_HINTS:
+        if pattern.search(column):
+            return unit
+    return Decimal(1)
+
+
+def guess_number_notation(samples: Sequence[str]) -> tuple[str, str]:
+    """Return (thousands separator, decimal separator) that the sample amounts use.
+
+    A comma followed by one or two digits at the end ("1.234,56", "7,5") means
+    a decimal comma; anything else reads as "1,234.56".
+    """
+    for sample in samples:
+        if re.search(r"\d,\d{1,2}\s*\D*$", sample.strip()) or re.search(r"\d\.\d{3},", sample):
+            return ".", ","
+    return ",", "."
+
+
+def guess_date_formats(samples: Sequence[str]) -> tuple[list[str], bool]:
+    """Return the date formats that parse the samples, most successful first, and whether Excel day numbers occur.
+
+    Where "%d/%m/%Y" and "%m/%d/%Y" both parse every sample, the day-first
+    form comes first: the order of DATE_FORMAT_CANDIDATES decides.
+    """
+    filled = [sample.strip() for sample in samples if sample.strip()]
+    counts = []
+    for candidate in DATE_FORMAT_CANDIDATES:
+        parsed = 0
+        for sample in filled:
+            try:
+                datetime.strptime(sample, candidate)
+            except ValueError:
+                continue
+            parsed += 1
+        if parsed:
+            counts.append((parsed, candidate))
+    counts.sort(key=lambda item: (-item[0], DATE_FORMAT_CANDIDATES.index(item[1])))
+    serials = any(parse_excel_serial(sample) is not None for sample in filled)
+    return [candidate for _, candidate in counts] or ["%Y-%m-%d"], serials
+
+
+@dataclass
+class FieldChoice:
+    """One output column of a mapping made in the app, filled from source columns, a default, or both.
+
+    `extra` keeps the column beside the canonical ones under its `target`
+    name. `value_map` is used when `parse` is "map".
+    """
+
+    target: str
+    source: list[str] = field(default_factory=list)
+    parse: ParseKind = "text"
+    value_map: dict[str, MapValue] | None = None
+    default: MapValue | None = None
+    unit: Decimal | None = None
+    scale: Decimal | None = None
+    extra: bool = False
+
+
+def build_profile(
+    name: str,
+    fields: Sequence[FieldChoice],
+    *,
+    reader: ReaderOptions | None = None,
+    money: MoneyFormat | None = None,
+    dates: DateFormats | None = None,
+    description: str = "",
+    settings: Mapping[str, MapValue] | None = None,
+    lenses: Sequence[LensRow] | None = None,
+) -> MappingProfile:
+    """Build a mapping profile from choices made in the app.
+
+    The required canonical fields are marked required, cost may not be
+    negative, and each map rule gets a value map named after its column.
+    `lenses` define segments beyond the default three, such as those of the
+    workspace the import goes into. Raises MappingError, naming the entry at
+    fault, when the choices do not make a valid profile (a required field
+    unmapped, a value map with a value outside 0–10, an unknown segment).
+    """
+    if not PROFILE_NAME_PATTERN.fullmatch(name):
+        raise MappingError(f'"{name}" is not a profile name; use letters, digits, "-", "_" and "."')
+
+    columns: dict[str, dict] = {}
+    extras: dict[str, dict] = {}
+    value_maps: dict[str, dict[str, MapValue]] = {}
+    for choice in fields:
+        rule: dict = {"source": list(choice.source), "parse": choice.parse}
+        if choice.parse == "map":
+            rule["map"] = choice.target
+            value_maps[choice.target] = {key: _whole(value) for key, value in (choice.value_map or {}).items()}
+        for key in ("default", "unit", "scale"):
+            if getattr(choice, key) is not None:
+                rule[key] = getattr(choice, key)
+        if not choice.extra and choice.target in REQUIRED_INITIATIVE_COLUMNS:
+            rule["required"] = True
+        if choice.target == "cost":
+            rule["minimum"] = 0
+        (extras if choice.extra else columns)[choice.target] = rule
+
+    data: dict = {
+        "name": name,
+        "description": description,
+        "reader": (reader or ReaderOptions()).model_dump(),
+        "money": (money or MoneyFormat()).model_dump(),
+        "dates": (dates or DateFormats()).model_dump(),
+        "columns": columns,
+        "extra_columns": extras,
+        "value_maps": value_maps,
+    }
+    if settings:
+        data["settings"] = dict(settings)
+    if lenses:
+        data["lenses"] = [row.model_dump() for row in lenses]
+    try:
+        return MappingProfile.model_validate(data)
+    except ValidationError as error:
+        raise MappingError(f"the mapping is not complete: {_describe(error)}") from None
+
+
+def _whole(value: MapValue) -> MapValue:
+    """Return a float with no fraction as an int, so that a saved value map reads 9 rather than 9.0."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def save_profile(profile: MappingProfile, directory: Path | None = None, overwrite: bool = False) -> Path:
+    """Save a profile as `<name>.toml` in `directory` (PROFILE_DIR by default) and return the path.
+
+    The file is written beside its final name and renamed into place, and it
+    is read back before that: what is saved loads as an equal profile. Raises
+    MappingError when a profile of that name exists and `overwrite` is not set.
+    """
+    if not PROFILE_NAME_PATTERN.fullmatch(profile.name):
+        raise MappingError(f'"{profile.name}" is not a profile name; use letters, digits, "-", "_" and "."')
+    directory = Path(directory or PROFILE_DIR)
+    path = directory / f"{profile.name}.toml"
+    if path.exists() and not overwrite:
+        raise MappingError(f'a mapping profile named "{profile.name}" already exists; choose another name')
+
+    text = profile_to_toml(profile)
+    reloaded = MappingProfile.model_validate({**tomllib.loads(text), "name": profile.name})
+    if reloaded != profile:
+        raise MappingError(f'profile "{profile.name}" does not survive writing as TOML; report this as a bug')
+
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = directory / f".{profile.name}.{uuid.uuid4().hex[:12]}.partial"
+    try:
+        staging.write_text(text, encoding="utf-8")
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+    logger.info("Saved mapping profile %s to %s", profile.name, path)
+    return path
+
+
+def profile_to_toml(profile: MappingProfile) -> str:
+    """Write a profile as TOML, leaving out its name (the file's name) and every value left at its default."""
+    data = profile.model_dump(mode="python", exclude_defaults=True, exclude={"name"})
+    lines = [f"# Mapping profile {profile.name}, saved by Portfolio Lens on {date.today().isoformat()}.", ""]
+    _write_toml_table(lines, [], data)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _write_toml_table(lines: list[str], path: list[str], table: Mapping[str, object]) -> None:
+    scalars = {key: value for key, value in table.items() if not _is_toml_table(value)}
+    header = ".".join(_toml_key(part) for part in path)
+    if path and (scalars or not table):
+        lines.append(f"[{header}]")
+    for key, value in scalars.items():
+        lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    if scalars:
+        lines.append("")
+
+    for key, value in table.items():
+        if isinstance(value, dict):
+            _write_toml_table(lines, [*path, key], value)
+        elif _is_toml_table(value):
+            for item in value:
+                lines.append(f"[[{'.'.join(_toml_key(part) for part in [*path, key])}]]")
+                lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in item.items())
+                lines.append("")
+
+
+def _is_toml_table(value: object) -> bool:
+    """Tell whether a value is written as a table: a dict, or a non-empty list of dicts (an array of tables)."""
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_string(key)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return str(int(value))
+        return format(value.normalize(), "f")
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    raise MappingError(f"{value!r} cannot be written in a profile; report this as a bug")
+
+
+def _toml_string(text: str) -> str:
+    escapes = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+    out = []
+    for character in text:
+        if character in escapes:
+            out.append(escapes[character])
+        elif ord(character) < 0x20 or ord(character) == 0x7F:
+            out.append(f"\\u{ord(character):04X}")
+        else:
+            out.append(character)
+    return '"' + "".join(out) + '"'
+
+
 # --- Import report -------------------------------------------------------------------------------
 
 
@@ -640,6 +1147,9 @@ ProblemCode = Literal[
     "empty_row",
     "extra_fields",
     "sources_disagree",
+    "excel_date",
+    "invalid_row",
+    "portfolio_check",
 ]
 
 
@@ -656,9 +1166,14 @@ class ImportProblem(BaseModel):
     row: int = Field(
         description=(
             "Row as a spreadsheet shows the file: the header is row 1 and the first record "
-            "row 2. A quoted field may span several lines, so this is the CSV record number "
-            "plus 1, not the line number in a text editor."
+            "row 2 unless the header sits lower. A quoted field may span several lines, so in a "
+            "CSV file this is the record number, not the line number in a text editor. In a "
+            "transposed file it is the number of the record's column."
         )
+    )
+    record: str | None = Field(
+        default=None,
+        description='Where a record of a transposed file is, such as "column D"; None for a row.',
     )
     column: str | None = Field(
         default=None,
@@ -668,9 +1183,14 @@ class ImportProblem(BaseModel):
     initiative_id: str | None = None
     message: str = Field(description="What is wrong with the value and what happens to the row.")
 
+    @property
+    def place(self) -> str:
+        """Where the record is in the file: "row 5", or "column D" in a transposed file."""
+        return self.record or f"row {self.row}"
+
     def describe(self) -> str:
         """Return the problem as one line: file, row, column, initiative, value and message."""
-        place = [self.file, f"row {self.row}"]
+        place = [self.file, self.place]
         if self.column is not None:
             place.append(f'column "{self.column}"')
         located = ", ".join(place)
@@ -690,7 +1210,7 @@ class ImportProblem(BaseModel):
 
 
 class ImportReport(BaseModel):
-    """The outcome of importing one file: counts, encoding and every problem found.
+    """The outcome of importing one file: counts, how it was read and every problem found.
 
     rows_read == imported + rejected always holds; `warned` counts the imported
     rows that have at least one warning. Rejected rows carry only their errors.
@@ -698,8 +1218,9 @@ class ImportReport(BaseModel):
 
     source: Path
     profile: str
-    out_dir: Path
-    encoding: str
+    out_dir: Path | None = None
+    encoding: str | None = Field(default=None, description="Encoding of a text file; None for a workbook.")
+    read_as: str = Field(default="", description="How the file was read, in one sentence.")
     rows_read: int = 0
     imported: int = 0
     warned: int = 0
@@ -737,19 +1258,314 @@ class ImportReport(BaseModel):
         return line + ": " + ", ".join(f"{count} {reason}" for reason, count in reasons) + "."
 
 
+class NothingImportedError(MappingError):
+    """A file none of whose rows can be imported; `report` lists why each was rejected."""
+
+    def __init__(self, message: str, report: ImportReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+def require_rows(report: ImportReport) -> None:
+    """Raise NothingImportedError unless at least one row of the file was imported."""
+    if report.imported:
+        return
+
+    name = report.source.name
+    if not report.rows_read:
+        raise NothingImportedError(f"{name} has a header but no rows; export it again with the rows", report)
+
+    reasons = sorted(report.rejection_reasons.items(), key=lambda item: (-item[1], item[0]))
+    listed = ", ".join(f"{count} {reason}" for reason, count in reasons)
+    first = report.errors[0].describe() if report.errors else "no reason recorded"
+    rows = "the only row" if report.rows_read == 1 else f"none of the {report.rows_read:,} rows"
+    raise NothingImportedError(
+        f"{rows} of {name} can be imported ({listed}), so nothing was imported; fix the file or the mapping. "
+        f"First problem: {first}",
+        report,
+    )
+
+
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 # --- Import --------------------------------------------------------------------------------------
 
+ProgressCallback = Callable[[float, str], None]
+"""Receives the share of the work done (0 to 1) and what is being done, for a progress bar."""
+
+PROGRESS_EVERY_ROWS = 2_000
+
+
+@dataclass(frozen=True)
+class ReadOverrides:
+    """Reading options that a user states for one file, over those of the profile; None keeps the profile's."""
+
+    encoding: str | None = None
+    separator: str | None = None
+    header_row: int | None = None
+    transpose: bool | None = None
+    sheet: str | None = None
+
 
 @dataclass
-class _SourceTable:
-    path: Path
-    encoding: str
-    header: list[str]
-    records: list[list[str]]
+class MappedImport:
+    """A foreign export mapped in memory: the canonical tables as text and the report of every source row.
+
+    `tables` are raw canonical tables ready for models.parse_portfolio. The
+    initiatives frame is indexed by the spreadsheet row (for a transposed file,
+    the column number) of each imported record, so validation names the place
+    in the source file. `source_columns` gives, for each canonical or extra
+    column, the source column it reads first, for messages.
+    """
+
+    source: SourceTable
+    profile: MappingProfile
+    report: ImportReport
+    tables: dict[str, RawTable]
+    source_columns: dict[str, str]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The initiative columns the file fills: canonical ones first, then the extra columns."""
+        return tuple(self.tables["initiatives"].frame.columns)
+
+    def place(self, position: int) -> str:
+        """Return where a record is in the file, from its row (or transposed, column) number."""
+        if self.source.transposed:
+            return f"column {reading.column_letter(position)}"
+        return f"row {position}"
+
+
+def read_options(profile: MappingProfile, overrides: ReadOverrides | None = None) -> ReadOptions:
+    """Combine a profile's reader options with a user's overrides into options for portfolio.reading."""
+    overrides = overrides or ReadOverrides()
+    reader = profile.reader
+    separator = overrides.separator or (None if reader.separator == "auto" else reader.separator)
+    header_row = overrides.header_row or (None if reader.header_row == "auto" else reader.header_row)
+    expected = [name for rule in (*profile.columns.values(), *profile.extra_columns.values()) for name in rule.source]
+    return ReadOptions(
+        encoding=overrides.encoding,
+        encodings=tuple(reader.encodings),
+        separator=separator,
+        quote=reader.quote,
+        header_row=header_row,
+        transpose=reader.transpose if overrides.transpose is None else overrides.transpose,
+        sheet=overrides.sheet or reader.sheet,
+        expected_columns=tuple(dict.fromkeys(expected)),
+    )
+
+
+def read_for_profile(
+    name: str, data: bytes, profile: MappingProfile, overrides: ReadOverrides | None = None
+) -> SourceTable:
+    """Read a foreign export held in memory with the profile's reader options and the user's overrides.
+
+    Raises MappingError when the file cannot be read; see reading.read_source.
+    """
+    try:
+        return reading.read_source(name, data, read_options(profile, overrides))
+    except UnreadableFileError as error:
+        raise MappingError(str(error)) from None
+
+
+def import_bytes(
+    name: str,
+    data: bytes,
+    profile: MappingProfile,
+    overrides: ReadOverrides | None = None,
+    progress: ProgressCallback | None = None,
+) -> MappedImport:
+    """Read and map a foreign export held in memory, such as an upload; nothing is written anywhere."""
+    return map_source(read_for_profile(name, data, profile, overrides), profile, progress)
+
+
+def map_source(table: SourceTable, profile: MappingProfile, progress: ProgressCallback | None = None) -> MappedImport:
+    """Map every record of a source table through a profile into canonical tables held in memory.
+
+    Raises MappingError when a source column that the profile needs is not in
+    the header, or the header repeats a name and the profile rejects that.
+    Problems of single rows do not raise: they are in the report, and the
+    rejected rows are left out of the tables.
+    """
+    _check_repeated_headers(table, profile)
+    bound_columns = _bind_rules(profile.columns, table, profile, "columns")
+    bound_extras = _bind_rules(profile.extra_columns, table, profile, "extra_columns")
+
+    report = ImportReport(
+        source=Path(table.name),
+        profile=profile.name,
+        encoding=table.encoding,
+        read_as=table.describe(),
+    )
+    output_columns = [
+        name for name in INITIATIVE_COLUMNS if name in REQUIRED_INITIATIVE_COLUMNS or name in profile.columns
+    ] + list(profile.extra_columns)
+    rows, positions = _map_records(table, bound_columns + bound_extras, output_columns, profile, report, progress)
+
+    frame = pd.DataFrame(rows, columns=range(len(output_columns)), dtype=object)
+    frame.columns = output_columns
+    frame.index = pd.Index(positions, dtype="int64", name="row")
+    label = table.name if table.sheet is None else f'{table.name}, sheet "{table.sheet}"'
+    tables = {"initiatives": RawTable(label=label, frame=frame)}
+    for name, (header, fixed_rows) in _fixed_tables(profile).items():
+        tables[name] = RawTable(label=f"{name}.csv", frame=pd.DataFrame(fixed_rows, columns=header, dtype=object))
+
+    source_columns = {
+        bound.target: bound.columns[0][0] for bound in bound_columns + bound_extras if bound.columns
+    }
+    logger.info(
+        "Mapped %s with profile %s: %d rows read, %d imported, %d rejected",
+        table.name,
+        profile.name,
+        report.rows_read,
+        report.imported,
+        report.rejected,
+    )
+    return MappedImport(source=table, profile=profile, report=report, tables=tables, source_columns=source_columns)
+
+
+def import_file(
+    source: Path, profile: MappingProfile, out_dir: Path, overrides: ReadOverrides | None = None
+) -> ImportReport:
+    """Import one foreign export with a mapping profile and write a canonical portfolio folder.
+
+    Writes themes.csv and alignment.csv (header only: an imported portfolio
+    has no themes yet), initiatives.csv with one row per imported source row,
+    and lenses.csv, urgency.csv, settings.csv and budget.csv where the profile
+    defines them. All files are UTF-8 with a comma separator; money has two
+    decimals in the portfolio currency and dates are ISO yyyy-mm-dd.
+
+    Everything is built in a temporary folder beside `out_dir` and renamed into
+    place when complete, so a failure leaves no `out_dir` behind.
+
+    Raises MappingError when the file cannot be read or decoded, is over the
+    upload limit, a source column that the profile needs is not in the header,
+    or `out_dir` exists and is not an empty folder; NothingImportedError (a
+    MappingError) when no row can be imported. Problems with single rows do not
+    raise: they are in the returned report.
+    """
+    source = Path(source)
+    out_dir = Path(out_dir)
+    _check_out_dir(out_dir)
+
+    try:
+        table = reading.read_source_file(source, read_options(profile, overrides))
+    except UnreadableFileError as error:
+        raise MappingError(str(error)) from None
+    mapped = map_source(table, profile)
+    mapped.report.source = source
+    mapped.report.out_dir = out_dir
+    require_rows(mapped.report)
+
+    tables = {
+        name: (list(raw.frame.columns), raw.frame.to_numpy().tolist()) for name, raw in mapped.tables.items()
+    }
+    _write_folder(out_dir, tables)
+
+    logger.info("Wrote the import of %s into %s", source, out_dir)
+    return mapped.report
+
+
+# --- Validation before commit --------------------------------------------------------------------
+
+
+@dataclass
+class CheckedImport:
+    """A mapped import validated as a portfolio.
+
+    `portfolio` is None when the tables do not load, and `problems` then lists
+    the errors that stop them. Otherwise `problems` lists the portfolio's
+    warnings (such as a missing criterion). Each is located in the source file.
+    """
+
+    mapped: MappedImport
+    portfolio: Portfolio | None
+    problems: list[ImportProblem]
+
+    @property
+    def report(self) -> ImportReport:
+        return self.mapped.report
+
+
+def check_import(mapped: MappedImport) -> CheckedImport:
+    """Validate the mapped tables as a canonical portfolio before anything is committed.
+
+    A row that breaks a rule of one initiative (capex and opex that do not add
+    up to cost, must_fund with force_out, an amount too large to store) is
+    rejected like a row the mapping rejected. It leaves the tables and the
+    report counts it with its error, so the other rows can still load. Errors
+    that are not about one row keep the portfolio from loading.
+    """
+    initiatives = mapped.tables["initiatives"]
+    portfolio: Portfolio | None = None
+    problems: list[Problem] = []
+
+    # Rejecting rows cannot create new errors of other rows, so a second pass normally ends the loop.
+    for _ in range(3):
+        portfolio, problems = parse_portfolio(mapped.tables, source=mapped.source.name)
+        row_errors = [
+            problem
+            for problem in problems
+            if problem.severity == "error" and problem.file == initiatives.label and problem.row is not None
+        ]
+        if portfolio is not None or not row_errors:
+            break
+        _reject_invalid_rows(mapped, row_errors)
+
+    found = [_locate(mapped, problem) for problem in problems]
+    logger.info(
+        "Checked the import of %s: %s, %d problems", mapped.source.name, "loads" if portfolio else "does not load",
+        len(found),
+    )
+    return CheckedImport(mapped=mapped, portfolio=portfolio, problems=found)
+
+
+def _reject_invalid_rows(mapped: MappedImport, row_errors: list[Problem]) -> None:
+    report = mapped.report
+    table = mapped.tables["initiatives"]
+    rows = sorted({problem.row for problem in row_errors if problem.row is not None})
+    frame = table.frame.drop(index=rows)
+    mapped.tables["initiatives"] = RawTable(label=table.label, frame=frame)
+
+    reason = "failing portfolio validation"
+    report.imported -= len(rows)
+    report.rejected += len(rows)
+    report.rejection_reasons[reason] = report.rejection_reasons.get(reason, 0) + len(rows)
+    for problem in row_errors:
+        located = _locate(mapped, problem)
+        report.problems.append(
+            located.model_copy(
+                update={"code": "invalid_row", "message": f"{problem.message}; the row is rejected"}
+            )
+        )
+
+
+def _locate(mapped: MappedImport, problem: Problem) -> ImportProblem:
+    """Translate a validation problem of the canonical tables into one located in the source file."""
+    in_initiatives = problem.file == mapped.tables["initiatives"].label
+    column = problem.column
+    if in_initiatives and column is not None:
+        column = mapped.source_columns.get(column, column)
+    row = problem.row if in_initiatives and problem.row is not None else 0
+    record = None
+    if mapped.source.transposed and in_initiatives and problem.row is not None:
+        record = mapped.place(problem.row)
+    return ImportProblem(
+        severity=problem.severity,
+        code="portfolio_check",
+        file=problem.file,
+        row=row,
+        record=record,
+        column=column,
+        value=shorten(problem.value or ""),
+        initiative_id=problem.initiative_id,
+        message=problem.message,
+    )
+
+
+# --- Mapping records -----------------------------------------------------------------------------
 
 
 @dataclass
@@ -767,10 +1583,15 @@ class _RowOutcome:
 
     file: str
     row_number: int
+    record: str | None = None
     values: dict[str, str] = field(default_factory=dict)
     problems: list[ImportProblem] = field(default_factory=list)
     rejection_reason: str | None = None
     pending: dict[tuple[str | None, str, str, str], list[str]] = field(default_factory=dict)
+
+    @property
+    def place(self) -> str:
+        return self.record or f"row {self.row_number}"
 
     def add_problem(
         self,
@@ -786,6 +1607,7 @@ class _RowOutcome:
                 code=code,
                 file=self.file,
                 row=self.row_number,
+                record=self.record,
                 column=column,
                 value=shorten(value),
                 initiative_id=self.values.get("initiative_id") or None,
@@ -818,114 +1640,17 @@ class _RowOutcome:
         self.rejection_reason = self.rejection_reason or reason
 
 
-def import_file(source: Path, profile: MappingProfile, out_dir: Path) -> ImportReport:
-    """Import one foreign export with a mapping profile and write a canonical portfolio folder.
-
-    Writes themes.csv and alignment.csv (header only: an imported portfolio
-    has no themes yet), initiatives.csv with one row per imported source row,
-    and lenses.csv, urgency.csv, settings.csv and budget.csv where the profile
-    defines them. All files are UTF-8 with a comma separator; money has two
-    decimals in the portfolio currency and dates are ISO yyyy-mm-dd.
-
-    Everything is built in a temporary folder beside `out_dir` and renamed into
-    place when complete, so a failure leaves no `out_dir` behind.
-
-    Raises MappingError when the file cannot be read or decoded, a source
-    column that the profile needs is not in the header, or `out_dir` exists and
-    is not an empty folder. Problems with single rows do not raise: they are in
-    the returned report.
-    """
-    source = Path(source)
-    out_dir = Path(out_dir)
-    _check_out_dir(out_dir)
-
-    table = _read_source(source, profile.reader)
-    bound_columns = _bind_rules(profile.columns, table, profile, "columns")
-    bound_extras = _bind_rules(profile.extra_columns, table, profile, "extra_columns")
-
-    report = ImportReport(source=source, profile=profile.name, out_dir=out_dir, encoding=table.encoding)
-    output_columns = [
-        name for name in INITIATIVE_COLUMNS if name in REQUIRED_INITIATIVE_COLUMNS or name in profile.columns
-    ] + list(profile.extra_columns)
-    initiative_rows = _map_records(table, bound_columns + bound_extras, output_columns, profile, report)
-
-    tables = {"initiatives": (output_columns, initiative_rows), **_fixed_tables(profile)}
-    _write_folder(out_dir, tables)
-
-    logger.info(
-        "Imported %s with profile %s into %s: %d rows read, %d imported, %d rejected",
-        source,
-        profile.name,
-        out_dir,
-        report.rows_read,
-        report.imported,
-        report.rejected,
-    )
-    return report
-
-
-def _check_out_dir(out_dir: Path) -> None:
-    if not out_dir.exists():
+def _check_repeated_headers(table: SourceTable, profile: MappingProfile) -> None:
+    if not table.repeated_headers or profile.reader.duplicate_headers != "reject":
         return
-    if not out_dir.is_dir():
-        raise MappingError(f"output path {out_dir} is a file; give the path of a new folder")
-    if any(out_dir.iterdir()):
-        raise MappingError(
-            f"output folder {out_dir} is not empty; give a new or empty folder, the import never overwrites files"
-        )
-
-
-def _read_source(source: Path, reader: ReaderOptions) -> _SourceTable:
-    try:
-        data = source.read_bytes()
-    except FileNotFoundError:
-        raise MappingError(f"source file {source} not found; check the path") from None
-    except IsADirectoryError:
-        raise MappingError(f"source {source} is a folder; give the path of one file") from None
-
-    text, encoding = _decode(data, reader.encodings, source)
-
-    # newline="" keeps CR, LF and CRLF as they are so that the csv module can
-    # end records at any of them and keep line breaks inside quoted fields.
-    stream = io.StringIO(text, newline="")
-    parser = csv.reader(stream, delimiter=reader.separator, quotechar=reader.quote)
-    try:
-        rows = list(parser)
-    except csv.Error as error:
-        raise MappingError(
-            f"{source.name} cannot be read as CSV near line {parser.line_num} ({error}); "
-            f'check that the separator is "{reader.separator}" and every quote is closed'
-        ) from None
-
-    if not rows or not any(cell.strip() for cell in rows[0]):
-        raise MappingError(f"{source.name} has no header row; the first line must name the columns")
-
-    raw_header = [cell.strip() for cell in rows[0]]
-    repeated = sorted({name for name in raw_header if raw_header.count(name) > 1})
-    if repeated and reader.duplicate_headers == "reject":
-        raise MappingError(
-            f"{source.name} repeats the header(s) {', '.join(repeated)}; rename them in the file "
-            'or set reader.duplicate_headers = "number" in the profile'
-        )
-
-    return _SourceTable(path=source, encoding=encoding, header=deduplicate_headers(raw_header), records=rows[1:])
-
-
-def _decode(data: bytes, encodings: Sequence[str], source: Path) -> tuple[str, str]:
-    failures = []
-    for encoding in encodings:
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError as error:
-            failures.append(f"{encoding} (byte 0x{data[error.start]:02X} at offset {error.start})")
     raise MappingError(
-        f"{source.name} cannot be decoded with {', '.join(failures)}; "
-        "add the file's encoding to reader.encodings in the profile"
+        f"{table.name} repeats the header(s) {', '.join(table.repeated_headers)}; rename them in the file "
+        'or set reader.duplicate_headers = "number" in the profile'
     )
 
 
 def _bind_rules(
-    rules: Mapping[str, ColumnRule], table: _SourceTable, profile: MappingProfile, section: str
+    rules: Mapping[str, ColumnRule], table: SourceTable, profile: MappingProfile, section: str
 ) -> list[_BoundRule]:
     positions = {name: index for index, name in enumerate(table.header)}
     bound = []
@@ -933,58 +1658,92 @@ def _bind_rules(
         columns = [(name, positions[name]) for name in rule.source if name in positions]
         if rule.source and not columns and not rule.source_optional:
             wanted = " or ".join(f'"{name}"' for name in rule.source)
+            hint = "Fix the source name in the profile or use the profile made for this file"
+            if table.transpose_suggested:
+                hint = "The file looks transposed (one record per column): read it transposed"
             raise MappingError(
-                f"{table.path.name} has no column {wanted}, which {section}.{target} of profile "
-                f"{profile.name} reads; the file has: {', '.join(table.header)}. "
-                "Fix the source name in the profile or use the profile made for this file"
+                f"{table.name} has no column {wanted}, which {section}.{target} of profile "
+                f"{profile.name} reads; the file has: {', '.join(table.header)}. {hint}"
             )
         bound.append(_BoundRule(target=target, rule=rule, columns=columns))
     return bound
 
 
 def _map_records(
-    table: _SourceTable,
+    table: SourceTable,
     rules: list[_BoundRule],
     output_columns: list[str],
     profile: MappingProfile,
     report: ImportReport,
-) -> list[list[str]]:
-    """Map every source record, count the outcomes in `report` and return the output rows."""
+    progress: ProgressCallback | None = None,
+) -> tuple[list[list[str]], list[int]]:
+    """Map every source record, count the outcomes in `report` and return the output rows and their positions."""
     rows: list[list[str]] = []
-    first_row_of_id: dict[str, int] = {}
+    positions: list[int] = []
+    first_place_of_id: dict[str, str] = {}
     reasons: Counter[str] = Counter()
+    problems: list[ImportProblem] = []
+    typed_cells = _typed_cells(table)
+    total = len(table.records)
+    counts: Counter[str] = Counter()
+    # The id goes first so that every later problem of a row can name it.
+    rules = sorted(rules, key=lambda bound: bound.target != "initiative_id")
 
     for index, record in enumerate(table.records):
-        outcome = _RowOutcome(file=table.path.name, row_number=index + 2)
-        _map_record(record, len(table.header), rules, profile, outcome)
-        _check_unique_id(outcome, first_row_of_id, rules)
+        if progress is not None and index % PROGRESS_EVERY_ROWS == 0:
+            progress(index / max(total, 1), f"Mapping row {index + 1:,} of {total:,}")
 
-        report.rows_read += 1
+        outcome = _RowOutcome(
+            file=table.name,
+            row_number=table.positions[index],
+            record=table.place(index) if table.transposed else None,
+        )
+        _map_record(record, len(table.header), rules, profile, outcome, typed_cells.get(index, {}))
+        _check_unique_id(outcome, first_place_of_id, rules)
+
+        counts["rows_read"] += 1
         if outcome.rejection_reason is not None:
-            report.rejected += 1
+            counts["rejected"] += 1
             reasons[outcome.rejection_reason] += 1
-            report.problems.extend(p for p in outcome.problems if p.severity == "error")
+            problems.extend(p for p in outcome.problems if p.severity == "error")
             continue
 
-        report.imported += 1
+        counts["imported"] += 1
         if outcome.problems:
-            report.warned += 1
-            report.problems.extend(outcome.problems)
+            counts["warned"] += 1
+            problems.extend(outcome.problems)
         rows.append([outcome.values.get(name, "") for name in output_columns])
+        positions.append(table.positions[index])
 
+    if progress is not None:
+        progress(1.0, f"Mapped {total:,} rows")
+    report.rows_read += counts["rows_read"]
+    report.imported += counts["imported"]
+    report.rejected += counts["rejected"]
+    report.warned += counts["warned"]
+    report.problems.extend(problems)
     report.rejection_reasons = dict(reasons)
-    return rows
+    return rows, positions
 
 
-def _check_unique_id(outcome: _RowOutcome, first_row_of_id: dict[str, int], rules: list[_BoundRule]) -> None:
+def _typed_cells(table: SourceTable) -> dict[int, dict[int, str]]:
+    """Return, per record, the columns whose workbook cells are dates ("date") or numbers ("number")."""
+    typed: dict[int, dict[int, str]] = {}
+    for kind, cells in (("date", table.date_cells), ("number", table.number_cells)):
+        for record, column in cells:
+            typed.setdefault(record, {})[column] = kind
+    return typed
+
+
+def _check_unique_id(outcome: _RowOutcome, first_place_of_id: dict[str, str], rules: list[_BoundRule]) -> None:
     """Reject a row whose initiative_id an earlier imported row already has."""
     if outcome.rejection_reason is not None:
         return
 
     initiative_id = outcome.values["initiative_id"]
-    first_row = first_row_of_id.get(initiative_id)
-    if first_row is None:
-        first_row_of_id[initiative_id] = outcome.row_number
+    first_place = first_place_of_id.get(initiative_id)
+    if first_place is None:
+        first_place_of_id[initiative_id] = outcome.place
         return
 
     id_rule = next(bound for bound in rules if bound.target == "initiative_id")
@@ -992,7 +1751,7 @@ def _check_unique_id(outcome: _RowOutcome, first_row_of_id: dict[str, int], rule
     outcome.add_problem(
         "duplicate_id",
         "error",
-        f"repeats the initiative_id of row {first_row}; the row is rejected. Give each row its own id in the source",
+        f"repeats the initiative_id of {first_place}; the row is rejected. Give each row its own id in the source",
         column,
         initiative_id,
     )
@@ -1005,8 +1764,13 @@ def _map_record(
     rules: list[_BoundRule],
     profile: MappingProfile,
     outcome: _RowOutcome,
+    typed_cells: Mapping[int, str],
 ) -> None:
-    """Map one source record into `outcome`: its values, problems and rejection reason."""
+    """Map one source record into `outcome`: its values, problems and rejection reason.
+
+    `rules` come with the initiative_id rule first, so that every later problem
+    of the row can name the id.
+    """
     if not any(cell.strip() for cell in record):
         outcome.add_problem("empty_row", "error", "empty row; the row is rejected")
         outcome.reject("empty")
@@ -1026,35 +1790,50 @@ def _map_record(
         return
 
     cells = record + [""] * (header_width - len(record))
-
-    # The id goes first so that every later problem of the row can name it.
-    ordered = sorted(rules, key=lambda bound: bound.target != "initiative_id")
-    for bound in ordered:
-        _map_field(bound, cells, profile, outcome)
+    for bound in rules:
+        _map_field(bound, cells, profile, outcome, typed_cells)
     outcome.flush_warnings()
 
 
-def _map_field(bound: _BoundRule, cells: list[str], profile: MappingProfile, outcome: _RowOutcome) -> None:
+def _map_field(
+    bound: _BoundRule,
+    cells: list[str],
+    profile: MappingProfile,
+    outcome: _RowOutcome,
+    typed_cells: Mapping[int, str],
+) -> None:
     """Fill one output column of a row from its source columns, or record why it cannot be."""
     rule = bound.rule
     target = bound.target
     values = [cells[index] for _, index in bound.columns]
-    chosen = first_non_blank(values)
+    missing = _missing_keys(tuple(profile.reader.missing_values)) if rule.parse != "text" else frozenset()
+    chosen = _first_present(values, missing)
 
     if chosen is None:
         column = bound.columns[0][0] if bound.columns else None
-        raw = ""
+        raw = next((value for value in values if value.strip()), "")
+        cell_kind = None
     else:
         column = bound.columns[chosen[0]][0]
         raw = chosen[1]
-        _check_agreement(bound, values, chosen, outcome)
+        cell_kind = typed_cells.get(bound.columns[chosen[0]][1])
+        if len(values) > 1:
+            _check_agreement(bound, values, chosen, outcome, profile.reader.missing_values if missing else ())
 
+    if cell_kind == "date" and rule.parse == "text":
+        reason = f"{EXCEL_DATE_REASON}; {target} keeps the date as read"
+        outcome.add_problem("excel_date", "warning", reason, column, raw)
     try:
-        value = _parse_value(raw, rule, target, profile)
+        if cell_kind == "date" and rule.parse != "text" and rule.parse != "date":
+            raise InvalidValueError(EXCEL_DATE_REASON)
+        value = _parse_value(raw if chosen is not None else "", rule, target, profile, cell_kind == "number")
         if target == "segment" and value is not None and value not in profile.segments:
             raise InvalidValueError(f'gives the segment "{value}", which has no lens')
     except InvalidValueError as error:
-        _handle_unusable(bound, column, raw, str(error), profile, outcome)
+        reason = str(error)
+        if rule.parse != "date" and looks_like_excel_date(raw):
+            reason = f'{reason}. It looks like a date that Excel made from text such as "3-4"; {EXCEL_DATE_FIX}'
+        _handle_unusable(bound, column, raw, reason, profile, outcome)
         return
 
     if value is not None:
@@ -1066,11 +1845,13 @@ def _map_field(bound: _BoundRule, cells: list[str], profile: MappingProfile, out
         return
 
     if rule.required:
+        what = "marks a missing value" if raw.strip() else "is blank"
         outcome.add_problem(
             "blank_required",
             "error",
-            f"is blank; the row is rejected because {target} is required. Fill in {column or target} in the source",
+            f"{what}; the row is rejected because {target} is required. Fill in {column or target} in the source",
             column,
+            raw,
         )
         outcome.reject(f"without a usable {target}")
         return
@@ -1078,11 +1859,34 @@ def _map_field(bound: _BoundRule, cells: list[str], profile: MappingProfile, out
     outcome.values[target] = ""
 
 
-def _check_agreement(bound: _BoundRule, values: list[str], chosen: tuple[int, str], outcome: _RowOutcome) -> None:
+def _first_present(values: Sequence[str], missing: frozenset[str]) -> tuple[int, str] | None:
+    """Return the position and value of the first value that is neither blank nor a missing-value word."""
+    for position, value in enumerate(values):
+        stripped = value.strip()
+        if not stripped:
+            continue
+        if not missing or len(stripped) > MISSING_VALUE_MAX_CHARS or normalize_key(stripped) not in missing:
+            return position, value
+    return None
+
+
+@lru_cache(maxsize=16)
+def _missing_keys(missing_values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(normalize_key(word) for word in missing_values)
+
+
+def _check_agreement(
+    bound: _BoundRule,
+    values: list[str],
+    chosen: tuple[int, str],
+    outcome: _RowOutcome,
+    missing_values: Sequence[str] = (),
+) -> None:
     """Warn when another source column of the same field contains a different non-blank value."""
     chosen_key = normalize_key(clean_text(chosen[1]))
+    missing = _missing_keys(tuple(missing_values))
     for position, other in enumerate(values):
-        if position == chosen[0] or not other.strip():
+        if position == chosen[0] or not other.strip() or normalize_key(other) in missing:
             continue
         if normalize_key(clean_text(other)) == chosen_key:
             continue
@@ -1126,19 +1930,30 @@ def _handle_unusable(
     outcome.defer_warning(column, raw, reason, replacement, target)
 
 
-def _parse_value(raw: str, rule: ColumnRule, target: str, profile: MappingProfile) -> str | None:
-    """Parse one source value by its rule and format it as the canonical text, or None if blank."""
+def _parse_value(
+    raw: str, rule: ColumnRule, target: str, profile: MappingProfile, workbook_number: bool = False
+) -> str | None:
+    """Parse one source value by its rule and format it as the canonical text, or None if blank.
+
+    `workbook_number` marks a number cell of a workbook. Its text is in plain
+    notation whatever the profile's separators, and in a date column it is an
+    Excel day number.
+    """
     if rule.parse == "text":
         return clean_text(raw) or None
 
+    money = profile.money
+    thousands, point = ("", ".") if workbook_number else (money.thousands_separator, money.decimal_separator)
+
     if rule.parse == "money":
-        money = profile.money
         amount = parse_money(
             raw,
             unit=rule.unit or money.unit,
             currency_symbols=money.currency_symbols,
-            thousands_separator=money.thousands_separator,
-            decimal_separator=money.decimal_separator,
+            thousands_separator=thousands,
+            decimal_separator=point,
+            negative_parentheses=money.negative_parentheses,
+            magnitude_suffixes=money.magnitude_suffixes,
         )
         if amount is None:
             return None
@@ -1146,25 +1961,28 @@ def _parse_value(raw: str, rule: ColumnRule, target: str, profile: MappingProfil
         return format_money(amount)
 
     if rule.parse == "number":
-        number = parse_decimal(
-            raw,
-            thousands_separator=profile.money.thousands_separator,
-            decimal_separator=profile.money.decimal_separator,
-        )
+        number = parse_decimal(raw, thousands_separator=thousands, decimal_separator=point)
         if number is None:
             return None
         _check_bounds(number, rule, target)
         return format_decimal(number)
 
+    if rule.parse == "percent":
+        share = parse_percent(raw, scale=rule.scale or 100, thousands_separator=thousands, decimal_separator=point)
+        if share is None:
+            return None
+        _check_bounds(share, rule, target)
+        return format_decimal(share)
+
     if rule.parse == "date":
-        parsed = parse_date(raw, profile.dates.formats)
+        parsed = parse_date(raw, profile.dates.formats, profile.dates.excel_serials or workbook_number)
         return parsed.isoformat() if parsed else None
 
     if rule.parse == "yes_no":
         return "true" if parse_yes_no(raw) else "false"
 
     assert rule.map is not None  # checked when the profile loads
-    mapped = map_value(raw, profile.value_maps[rule.map], rule.map)
+    mapped = map_value(raw, profile.value_maps[rule.map], rule.map, profile.value_lookup(rule.map))
     return None if mapped is None else _format_map_value(mapped)
 
 
@@ -1180,6 +1998,7 @@ def _check_bounds(number: Decimal, rule: ColumnRule, target: str) -> None:
         raise InvalidValueError(f"is above the maximum {format_decimal(maximum)}")
 
 
+@lru_cache(maxsize=1024, typed=True)
 def _format_map_value(value: MapValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -1254,3 +2073,14 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise MappingError(f"output path {out_dir} is a file; give the path of a new folder")
+    if any(out_dir.iterdir()):
+        raise MappingError(
+            f"output folder {out_dir} is not empty; give a new or empty folder, the import never overwrites files"
+        )

@@ -10,6 +10,11 @@ Each initiative carries a ``version``; an edit names the version it was made
 from and is rejected with :class:`ConflictError` when someone else committed
 in between. Every commit appends to ``audit_log`` and bumps the store's
 ``data_version``, which readers use to notice that something changed.
+
+Apart from the plumbing (connections, transactions, bulk inserts and backup),
+the statements are written in SQL that PostgreSQL also accepts, because
+:class:`portfolio.pgstore.PostgresStore` inherits them. :func:`open_store`
+opens that shared store for a ``postgresql://`` URL.
 """
 
 from __future__ import annotations
@@ -304,8 +309,7 @@ class Store:
         with self.transaction() as cursor:
             for table in _DATA_TABLES:
                 cursor.execute(f"DELETE FROM {table}")  # table names come from the constant above
-            cursor.register("themes_in", themes_frame)
-            cursor.execute("INSERT INTO theme_versions SELECT * FROM themes_in")
+            self._insert_frames(cursor, themes_frame, initiatives_frame, alignment_frame, who, now)
             for version in sorted(set(history["version"].astype(int))):
                 cursor.execute("INSERT INTO theme_sets VALUES (?, true, 'loaded from file', ?, ?, ?, ?)",
                                [version, who, now, who, now])
@@ -317,17 +321,6 @@ class Store:
             self._set_meta(cursor, "cycle_name", portfolio.settings.cycle)
             self._set_meta(cursor, "cycle_status", status)
             self._set_meta(cursor, "baseline_scenario", "")
-            cursor.register("initiatives_in", initiatives_frame)
-            cursor.execute(
-                "INSERT INTO initiatives SELECT position, initiative_id, name, segment, CAST(cost AS DECIMAL(18,2)),"
-                " must_fund, force_out, business_value, urgency, risk, financial_return, technical_necessity,"
-                " sponsor, business_unit, status, CAST(capex AS DECIMAL(18,2)), CAST(opex AS DECIMAL(18,2)),"
-                " CAST(actual_spend AS DECIMAL(18,2)), CAST(start_date AS DATE), CAST(end_date AS DATE),"
-                " CAST(deadline AS DATE), description, extra, source_row, 1, ?, ? FROM initiatives_in",
-                [who, now])
-            cursor.register("alignment_in", alignment_frame)
-            cursor.execute("INSERT INTO alignment SELECT initiative_id, theme_id, CAST(score AS DECIMAL(6,3)),"
-                           " justification, source_row FROM alignment_in")
             for segment, envelope in portfolio.envelopes.items():
                 cursor.execute("INSERT INTO budget VALUES (?, CAST(? AS DECIMAL(18,2)))",
                                [segment, format_cents(envelope)])
@@ -350,10 +343,31 @@ class Store:
             self._set_meta(cursor, "file_labels", json.dumps(portfolio.file_labels))
             self.audit(cursor, who, "load portfolio", "portfolio", None, None,
                         {"source": portfolio.source, "initiatives": len(items), "themes": len(themes)})
-            for name in ("themes_in", "initiatives_in", "alignment_in"):
-                cursor.unregister(name)
         logger.info("loaded %s into %s: %d initiatives, %d themes (by %s)",
                     portfolio.source, self.path, len(items), len(themes), who)
+
+    @staticmethod
+    def _insert_frames(cursor, themes: pd.DataFrame, initiatives: pd.DataFrame, alignment: pd.DataFrame,
+                       who: str, now: dt.datetime) -> None:
+        """Insert the rows ``load`` prepared: theme versions, initiatives (at version 1) and alignment scores.
+
+        Money, dates and scores arrive as text and are cast exactly by the database.
+        """
+        cursor.register("themes_in", themes)
+        cursor.execute("INSERT INTO theme_versions SELECT * FROM themes_in")
+        cursor.register("initiatives_in", initiatives)
+        cursor.execute(
+            "INSERT INTO initiatives SELECT position, initiative_id, name, segment, CAST(cost AS DECIMAL(18,2)),"
+            " must_fund, force_out, business_value, urgency, risk, financial_return, technical_necessity,"
+            " sponsor, business_unit, status, CAST(capex AS DECIMAL(18,2)), CAST(opex AS DECIMAL(18,2)),"
+            " CAST(actual_spend AS DECIMAL(18,2)), CAST(start_date AS DATE), CAST(end_date AS DATE),"
+            " CAST(deadline AS DATE), description, extra, source_row, 1, ?, ? FROM initiatives_in",
+            [who, now])
+        cursor.register("alignment_in", alignment)
+        cursor.execute("INSERT INTO alignment SELECT initiative_id, theme_id, CAST(score AS DECIMAL(6,3)),"
+                       " justification, source_row FROM alignment_in")
+        for name in ("themes_in", "initiatives_in", "alignment_in"):
+            cursor.unregister(name)
 
     # --- read -----------------------------------------------------------------
 
@@ -383,14 +397,14 @@ class Store:
             "SELECT version, theme_id, name, weight, objective, key_results FROM theme_versions"
             " WHERE version <> ? ORDER BY version, position", [version]).df()
         money = ", ".join(f"CAST({c} * 100 AS BIGINT) AS {c}" for c in MONEY_FIELDS)
-        dates = ", ".join(f"strftime({c}, '%Y-%m-%d') AS {c}" for c in DATE_FIELDS)
+        dates = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in DATE_FIELDS)
         items = cursor.execute(
             "SELECT initiative_id, name, segment, CAST(cost * 100 AS BIGINT) AS cost, must_fund, force_out, "
             + ", ".join(CRITERIA) + ", " + ", ".join(TEXT_FIELDS) + f", {money}, {dates}, extra,"
             " source_row AS row, version, updated_by, updated_at FROM initiatives ORDER BY position"
         ).df()
         alignment = cursor.execute(
-            "SELECT a.initiative_id, a.theme_id, CAST(a.score AS DOUBLE) AS score,"
+            "SELECT a.initiative_id, a.theme_id, CAST(a.score AS DOUBLE PRECISION) AS score,"
             " coalesce(a.justification, '') AS justification, a.source_row AS row"
             " FROM alignment a JOIN initiatives i USING (initiative_id)"
             " JOIN (SELECT theme_id, min(version * 100000 + position) AS place FROM theme_versions GROUP BY theme_id)"
@@ -540,12 +554,14 @@ class Store:
 
     @staticmethod
     def _snapshot(cursor, initiative_id: str) -> dict[str, Any]:
-        frame = cursor.execute(
-            "SELECT * EXCLUDE (position, source_row, updated_at) FROM initiatives WHERE initiative_id = ?",
-            [initiative_id]).df()
+        # Every column but position, source_row and updated_at, in table order. The names are constants.
+        columns = ("initiative_id, name, segment, cost, must_fund, force_out, " + ", ".join(CRITERIA)
+                   + ", sponsor, business_unit, status, " + ", ".join(MONEY_FIELDS) + ", " + ", ".join(DATE_FIELDS)
+                   + ", description, extra, version, updated_by")
+        frame = cursor.execute(f"SELECT {columns} FROM initiatives WHERE initiative_id = ?", [initiative_id]).df()
         record = {k: (None if _is_missing(v) else v) for k, v in frame.iloc[0].to_dict().items()}
         scores = cursor.execute(
-            "SELECT theme_id, CAST(score AS DOUBLE), justification FROM alignment WHERE initiative_id = ? "
+            "SELECT theme_id, CAST(score AS DOUBLE PRECISION), justification FROM alignment WHERE initiative_id = ? "
             "ORDER BY theme_id", [initiative_id]).fetchall()
         record["alignment"] = [{"theme_id": t, "score": s, "justification": j} for t, s, j in scores]
         return record
@@ -649,7 +665,8 @@ class Store:
             return cursor.execute(
                 "SELECT s.version, s.published, s.note, s.created_by, s.created_at, s.published_by, s.published_at,"
                 " count(t.theme_id) AS themes FROM theme_sets s LEFT JOIN theme_versions t USING (version)"
-                " GROUP BY ALL ORDER BY s.version DESC").df()
+                " GROUP BY s.version, s.published, s.note, s.created_by, s.created_at, s.published_by,"
+                " s.published_at ORDER BY s.version DESC").df()
         finally:
             cursor.close()
 
@@ -904,8 +921,26 @@ def _open_failure(path: str, exc: Exception) -> str:
     return f"{path} cannot be opened ({text}); check the path and its permissions, or choose another file with --db"
 
 
+def is_database_url(path: str | Path) -> bool:
+    """Tell whether ``path`` is a PostgreSQL URL (``postgresql://`` or ``postgres://``) rather than a file."""
+    return isinstance(path, str) and path.startswith(("postgresql://", "postgres://"))
+
+
 def open_store(path: str | Path, seed: Path | None = DEMO_PATH, who: str | Actor = "system") -> Store:
-    """Open a workspace database, creating it and loading ``seed`` on first run."""
+    """Open a workspace database, creating it and loading ``seed`` on first run.
+
+    A ``postgresql://`` URL opens the shared PostgreSQL store instead of a DuckDB file.
+    """
+    if is_database_url(path):
+        from portfolio.pgstore import PostgresStore
+
+        shared = PostgresStore(path)
+        if seed is not None and shared.is_empty():
+            portfolio, _ = require_portfolio(seed)
+            if shared.load_if_empty(portfolio, who):
+                logger.info("created workspace %s from %s", shared.path, seed)
+        return shared
+
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     store = Store(path)

@@ -13,9 +13,14 @@ from portfolio.mapping import import_file, load_profile
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
 GMPP_2023 = ROOT.parent / "shared" / "data" / "gmpp" / "gmpp_2023.csv"
-PAGES = ("app_pages/prioritize.py", "app_pages/why.py", "app_pages/spend.py", "app_pages/initiatives.py",
-         "app_pages/data.py")
-TITLES = ("Prioritize", "Why this score", "Spend", "Initiatives", "Data")
+TITLES_BY_PAGE = {
+    "prioritize": "Prioritize", "why": "Why this score", "optimize": "Optimize", "decisions": "Decisions",
+    "scenarios": "Scenarios", "overview": "Overview", "spend": "Spend", "audit": "Audit log",
+    "cycle": "Cycle and themes", "initiatives": "Initiatives", "import_data": "Import", "export": "Export",
+    "data": "Data",
+}
+PAGES = tuple(f"app_pages/{name}.py" for name in TITLES_BY_PAGE)
+TITLES = tuple(TITLES_BY_PAGE.values())
 
 
 @pytest.fixture

@@ -358,3 +358,25 @@ def test_import_non_empty_out_rejected(capsys: pytest.CaptureFixture[str], tmp_p
     assert code != 0
     assert_one_sentence(err)
     assert [f.name for f in (tmp_path / "out").iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.parametrize("given", ["flag", "environment"])
+def test_app_database_url_passed_unchanged(given: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql://portfolio_lens:secret@127.0.0.1:5432/portfolio_lens?options=-csearch_path%3Dfy2027"
+    started: list[dict[str, str]] = []
+    monkeypatch.setattr(subprocess, "call", lambda command, env, cwd: started.append(env) or 0)
+    monkeypatch.delenv("PORTFOLIO_LENS_DB", raising=False)
+    if given == "environment":
+        monkeypatch.setenv("PORTFOLIO_LENS_DB", url)
+
+    assert main(["app", *(["--db", url] if given == "flag" else [])]) == 0
+    assert started[0]["PORTFOLIO_LENS_DB"] == url
+
+
+def test_app_database_file_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[dict[str, str]] = []
+    monkeypatch.setattr(subprocess, "call", lambda command, env, cwd: started.append(env) or 0)
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["app", "--db", "workspace.duckdb"]) == 0
+    assert started[0]["PORTFOLIO_LENS_DB"] == str(tmp_path / "workspace.duckdb")

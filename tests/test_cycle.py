@@ -13,7 +13,7 @@ from portfolio.cli import main
 from portfolio.cycle import ActionNotAllowedError, check_transition, require_allowed
 from portfolio.errors import ConflictError, InvalidPortfolioError, NotFoundError
 from portfolio.models import ThemeRow
-from portfolio.realign import compare_portfolios, orphaned, realign
+from portfolio.realign import orphaned, realign
 from portfolio.scoring import ScoringParams
 from portfolio.store import Store
 

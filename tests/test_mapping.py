@@ -7,20 +7,25 @@ expected values were read by hand from single rows of the source files.
 from __future__ import annotations
 
 import csv
+import io
 import re
-from datetime import date
+import tomllib
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 
-from portfolio import mapping
+from portfolio import importing, mapping
+from portfolio.cli import main
 from portfolio.mapping import (
     ImportProblem,
     ImportReport,
     InvalidValueError,
     MappingError,
     MappingProfile,
+    check_import,
     clean_text,
     deduplicate_headers,
     first_non_blank,
@@ -28,12 +33,14 @@ from portfolio.mapping import (
     format_money,
     import_file,
     load_profile,
+    map_source,
     map_value,
     normalize_key,
     parse_date,
     parse_decimal,
     parse_money,
     parse_yes_no,
+    read_for_profile,
     shorten,
 )
 
@@ -464,6 +471,9 @@ def test_import_rows_and_problems(tmp_path: Path) -> None:
     assert report.model_dump(exclude={"problems", "source", "out_dir"}) == {
         "profile": "test",
         "encoding": "cp1252",
+        "read_as": (
+            "source.csv: encoding Windows-1252 (cp1252), semicolon separator, header on row 1; 6 records, 7 columns."
+        ),
         "rows_read": 6,
         "imported": 2,
         "warned": 1,
@@ -625,7 +635,7 @@ def test_import_negative_cost_rejected(tmp_path: Path) -> None:
     source = write_source(tmp_path, "id;title;kind;budget;rating;notes\nA1;A;IT;-2;Red;\n")
     profile = load_profile(write_profile(tmp_path))
 
-    report = import_file(source, profile, tmp_path / "out")
+    report = map_source(read_for_profile("source.csv", source.read_bytes(), profile), profile).report
 
     assert report.rejected == 1
     assert report.problems[0].message.startswith("is below the minimum 0; the row is rejected")
@@ -635,7 +645,7 @@ def test_import_blank_required_value(tmp_path: Path) -> None:
     source = write_source(tmp_path, "id;title;kind;budget;rating;notes\nA1;A;IT;;Red;\n")
     profile = load_profile(write_profile(tmp_path))
 
-    report = import_file(source, profile, tmp_path / "out")
+    report = map_source(read_for_profile("source.csv", source.read_bytes(), profile), profile).report
 
     assert report.problems[0].code == "blank_required"
     assert report.problems[0].describe() == (
@@ -1008,3 +1018,645 @@ def test_gmpp_2023_summary_line(gmpp_imports: dict[str, tuple[ImportReport, Path
         "27 rejected: 27 without a usable cost."
     )
     assert 0 < report.warned < report.imported
+
+
+# --- Money, percentages, dates and missing values as real exports write them -------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "options", "expected"),
+    [
+        ("$1,234.50", {"currency_symbols": ["$"]}, Decimal("1234.50")),
+        ("£1.2m", {"currency_symbols": ["£"]}, Decimal("1200000.00")),
+        ("£1.2m", {"currency_symbols": ["£"], "unit": MILLION}, Decimal("1200000.00")),
+        ("$3bn", {"currency_symbols": ["$"]}, Decimal("3000000000.00")),
+        ("250k", {}, Decimal("250000.00")),
+        ("2.5 million", {}, Decimal("2500000.00")),
+        ("(1,234)", {}, Decimal("-1234.00")),
+        ("(£1,234.50)", {"currency_symbols": ["£"]}, Decimal("-1234.50")),
+        ("£(5)", {"currency_symbols": ["£"]}, Decimal("-5.00")),
+        ("1.234,56", {"thousands_separator": ".", "decimal_separator": ","}, Decimal("1234.56")),
+        ("€ 1.234.567,8", {"currency_symbols": ["€"], "thousands_separator": ".", "decimal_separator": ","},
+         Decimal("1234567.80")),
+        ("7.9", {"unit": MILLION}, Decimal("7900000.00")),
+        ("GBP 12", {"currency_symbols": ["GBP"]}, Decimal("12.00")),
+    ],
+)
+def test_parse_money_real_notations(text: str, options: dict, expected: Decimal) -> None:
+    assert parse_money(text, **options) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "options"),
+    [
+        ("(1,234)", {"negative_parentheses": False}),
+        ("£1.2m", {"currency_symbols": ["£"], "magnitude_suffixes": False}),
+        ("-(5)", {}),
+        ("1.234,56", {}),
+        ("12m5", {}),
+    ],
+)
+def test_parse_money_notation_off_or_wrong(text: str, options: dict) -> None:
+    with pytest.raises(InvalidValueError, match="is not an amount"):
+        parse_money(text, **options)
+
+
+@pytest.mark.parametrize(
+    ("text", "scale", "expected"),
+    [("45%", 100, Decimal(45)), ("45 %", 10, Decimal("4.5")), ("12.5", 100, Decimal("12.5")), ("", 10, None)],
+)
+def test_parse_percent_cases(text: str, scale: int, expected: Decimal | None) -> None:
+    assert mapping.parse_percent(text, scale=scale) == expected
+
+
+def test_parse_percent_rejects_text() -> None:
+    with pytest.raises(InvalidValueError, match="is not a percentage"):
+        mapping.parse_percent("about half")
+
+
+@pytest.mark.parametrize(
+    ("text", "formats", "expected"),
+    [
+        ("2024-01-05", ["%Y-%m-%d"], date(2024, 1, 5)),
+        ("05.01.24", ["%Y-%m-%d", "%d.%m.%y"], date(2024, 1, 5)),
+        ("05/01/2024", ["%d/%m/%Y"], date(2024, 1, 5)),
+        ("45292", ["%Y-%m-%d"], date(2024, 1, 1)),
+        ("45292.75", ["%Y-%m-%d"], date(2024, 1, 1)),
+        ("18264", ["%Y-%m-%d"], date(1950, 1, 1)),
+    ],
+)
+def test_parse_date_real_forms(text: str, formats: list[str], expected: date) -> None:
+    assert parse_date(text, formats, excel_serials=True) == expected
+
+
+@pytest.mark.parametrize("text", ["2024", "45292", "18263", "2958465"])
+def test_parse_date_serials_only_when_allowed(text: str) -> None:
+    with pytest.raises(InvalidValueError, match="is not a date"):
+        parse_date(text, ["%Y-%m-%d"], excel_serials=text != "45292")
+
+
+def test_parse_date_message_names_serials() -> None:
+    with pytest.raises(InvalidValueError, match=r"yyyy-mm-dd or dd\.mm\.yy or an Excel day number such as 45292"):
+        parse_date("soon", ["%Y-%m-%d", "%d.%m.%y"], excel_serials=True)
+
+
+@pytest.mark.parametrize(("text", "missing"), [("N/A", True), (" n/a ", True), ("-", True), ("", True),
+                                                ("#N/A", True), ("Amber", False), ("0", False)])
+def test_is_missing_words(text: str, missing: bool) -> None:
+    assert mapping.is_missing(text) is missing
+
+
+@pytest.mark.parametrize(("text", "expected"), [("4-Mar", True), ("Mar-04", True), ("04-Mar-24", True),
+                                                 ("3-4", False), ("Amber", False), ("2024-03-04", False)])
+def test_looks_like_excel_date_cases(text: str, expected: bool) -> None:
+    assert mapping.looks_like_excel_date(text) is expected
+
+
+def test_describe_date_format_two_digit_year() -> None:
+    assert mapping.describe_date_format("%d.%m.%y") == "dd.mm.yy"
+    assert mapping.describe_date_format("%d-%b-%Y") == "dd-mmm-yyyy"
+
+
+# --- Importing the quirks of real exports ------------------------------------------------------
+
+QUIRKS_PROFILE = """
+[money]
+currency_symbols = ["$"]
+
+[dates]
+formats = ["%Y-%m-%d", "%d.%m.%y", "%d/%m/%Y"]
+excel_serials = true
+
+[columns.initiative_id]
+source = "Project ID"
+required = true
+
+[columns.name]
+source = "Project"
+required = true
+
+[columns.segment]
+source = "Kind"
+parse = "map"
+map = "segment"
+required = true
+
+[columns.cost]
+source = "Budget"
+parse = "money"
+required = true
+minimum = 0
+
+[columns.risk]
+source = "RAG"
+parse = "map"
+map = "rag"
+
+[columns.business_value]
+source = "Value %"
+parse = "percent"
+scale = 10
+
+[columns.start_date]
+source = "Start"
+parse = "date"
+
+[extra_columns.phase]
+source = "Phase"
+
+[value_maps.segment]
+"IT" = "infrastructure"
+
+[value_maps.rag]
+"Red" = 9
+"Amber" = 5
+"Green" = 1
+"""
+
+
+def quirks_profile(tmp_path: Path) -> MappingProfile:
+    return load_profile(write_profile(tmp_path, QUIRKS_PROFILE, "quirks"))
+
+
+def test_import_quirks_in_csv(tmp_path: Path) -> None:
+    profile = quirks_profile(tmp_path)
+    data = (
+        b"Project ID,Project,Kind,Budget,RAG,Value %,Start,Phase\r\n"
+        b'P1,Alpha,IT,"$1,234.50",Red,45%,2024-01-05,1\r\n'
+        b"P2,Beta,IT,(1234),N/A,-,05.01.24,2\r\n"
+        b"P3,Gamma,IT,$2m,4-Mar,80 %,05/01/2024,3\r\n"
+        b"P4,Delta,IT,N/A,Green,,45292,4\r\n"
+        b"P5,Epsilon,IT,7,see the board minutes,abc,TBC,5\r\n"
+    )
+
+    mapped = map_source(read_for_profile("export.csv", data, profile), profile)
+    rows = mapped.tables["initiatives"].frame
+
+    assert mapped.report.rows_read == 5
+    assert mapped.report.rejected == 2
+    assert mapped.report.rejection_reasons == {"without a usable cost": 2}
+    assert list(rows.index) == [2, 4, 6]
+    assert rows.loc[2, ["cost", "risk", "business_value", "start_date"]].tolist() == [
+        "1234.50", "9", "4.5", "2024-01-05"]
+    assert rows.loc[4, ["cost", "risk", "business_value", "start_date"]].tolist() == [
+        "2000000.00", "", "8", "2024-01-05"]
+    assert rows.loc[6, ["cost", "risk", "business_value", "start_date"]].tolist() == ["7.00", "", "", ""]
+
+    problems = {(p.row, p.column): p for p in mapped.report.problems}
+    assert problems[(3, "Budget")].message.startswith("is below the minimum 0; the row is rejected")
+    assert problems[(5, "Budget")].describe() == (
+        'export.csv, row 5, column "Budget" (P4): "N/A" marks a missing value; the row is rejected because '
+        "cost is required. Fill in Budget in the source"
+    )
+    assert "looks like a date that Excel made from text such as \"3-4\"" in problems[(4, "RAG")].message
+    assert problems[(4, "RAG")].message.endswith("risk is left blank")
+    assert problems[(6, "Value %")].message == (
+        "is not a percentage (expected a number such as 45%); business_value is left blank")
+    assert (3, "RAG") not in problems
+    assert (3, "Value %") not in problems
+
+
+def test_import_workbook_quirks(tmp_path: Path) -> None:
+    profile = quirks_profile(tmp_path)
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Projects export"])
+    sheet.append(["Generated by the PMO tool"])
+    sheet.append([])
+    sheet.append(["Project ID", "Project", "Kind", "Budget", "RAG", "Value %", "Start", "Phase"])
+    sheet.append(["P1", "Alpha", "IT", 1234.5, "Red", 45, 45292, "3-4"])
+    # Excel turned the phase "3-4" and the rating "3-4" into dates when the sheet was typed in.
+    sheet.append(["P2", "Beta", "IT", 20, datetime(2024, 3, 4), 10, datetime(2024, 2, 1), datetime(2024, 3, 4)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    mapped = map_source(read_for_profile("projects.xlsx", buffer.getvalue(), profile), profile)
+    rows = mapped.tables["initiatives"].frame
+
+    assert mapped.report.read_as == 'projects.xlsx: sheet "Sheet", header on row 4; 2 records, 8 columns.'
+    assert mapped.report.encoding is None
+    assert list(rows.index) == [5, 6]
+    assert rows.loc[5, ["cost", "risk", "business_value", "start_date", "phase"]].tolist() == [
+        "1234.50", "9", "4.5", "2024-01-01", "3-4"]
+    assert rows.loc[6, ["cost", "risk", "start_date", "phase"]].tolist() == ["20.00", "", "2024-02-01", "2024-03-04"]
+    assert [(p.row, p.column, p.code, p.severity) for p in mapped.report.problems] == [
+        (6, "Phase", "excel_date", "warning"),
+        (6, "RAG", "unusable_value", "warning"),
+    ]
+    assert mapped.report.problems[1].message.startswith(
+        'is a date in the workbook where no date belongs: Excel may have turned text such as "3-4" into a date')
+
+
+def test_import_workbook_numbers_ignore_decimal_comma(tmp_path: Path) -> None:
+    profile = load_profile(write_profile(tmp_path, QUIRKS_PROFILE.replace(
+        '[money]\n', '[money]\nthousands_separator = "."\ndecimal_separator = ","\n'), "comma"))
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Project ID", "Project", "Kind", "Budget", "RAG", "Value %", "Start", "Phase"])
+    workbook.active.append(["P1", "Alpha", "IT", 1234.5, "Red", None, None, None])
+    workbook.active.append(["P2", "Beta", "IT", "1.234,5", "Red", None, None, None])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    mapped = map_source(read_for_profile("book.xlsx", buffer.getvalue(), profile), profile)
+
+    assert mapped.tables["initiatives"].frame["cost"].tolist() == ["1234.50", "1234.50"]
+
+
+TRANSPOSED_CSV = (
+    "Project ID;P1;P2;P3\n"
+    "Project;Alpha;Beta;Gamma\n"
+    "Kind;IT;IT;IT\n"
+    "Budget;5;six;7\n"
+    "RAG;Red;Green;Amber\n"
+    "Value %;;;\n"
+    "Start;;;\n"
+    "Phase;;;\n"
+)
+
+
+def test_import_transposed_needs_transposing(tmp_path: Path) -> None:
+    profile = quirks_profile(tmp_path)
+
+    with pytest.raises(MappingError, match=r"The file looks transposed \(one record per column\)"):
+        read_and_map(profile, TRANSPOSED_CSV.encode())
+
+
+def test_import_transposed_when_asked(tmp_path: Path) -> None:
+    profile = quirks_profile(tmp_path)
+    overrides = mapping.ReadOverrides(transpose=True)
+
+    mapped = map_source(read_for_profile("t.csv", TRANSPOSED_CSV.encode(), profile, overrides), profile)
+
+    assert mapped.report.rows_read == 3
+    assert mapped.tables["initiatives"].frame["initiative_id"].tolist() == ["P1", "P3"]
+    assert mapped.report.errors[0].describe() == (
+        't.csv, column C, column "Budget" (P2): "six" is not an amount (expected a number such as 1,139.18); '
+        "the row is rejected because cost is required. Enter a usable value in the source to import this row"
+    )
+
+
+def read_and_map(profile: MappingProfile, data: bytes, name: str = "t.csv") -> mapping.MappedImport:
+    return map_source(read_for_profile(name, data, profile), profile)
+
+
+def test_import_duplicate_headers_rejected_when_profile_says(tmp_path: Path) -> None:
+    profile = load_profile(write_profile(tmp_path, MINIMAL_PROFILE.replace(
+        '[reader]\nseparator = ";"', '[reader]\nseparator = ";"\nduplicate_headers = "reject"')))
+
+    with pytest.raises(MappingError, match="repeats the header"):
+        read_and_map(profile, b"id;title;kind;budget;rating;rating;notes\nA1;A;IT;1;Red;;\n")
+
+
+def test_reader_options_validated(tmp_path: Path) -> None:
+    bad = write_profile(tmp_path, MINIMAL_PROFILE.replace('separator = ";"', 'separator = ";;"'))
+
+    with pytest.raises(MappingError, match='";;" is not a separator'):
+        load_profile(bad)
+
+
+# --- Validation before commit ------------------------------------------------------------------
+
+
+def test_check_import_rejects_rows_breaking_rules(tmp_path: Path) -> None:
+    extra = '\n[columns.capex]\nsource = "capex"\nparse = "money"\n\n[columns.opex]\nsource = "opex"\nparse = "money"\n'
+    profile = load_profile(write_profile(tmp_path, MINIMAL_PROFILE + extra))
+    data = "id;title;kind;budget;rating;notes;capex;opex\nA1;A;IT;1;Red;;0.5;0.5\nA2;B;IT;1;Red;;0.2;0.2\n"
+
+    checked = check_import(read_and_map(profile, data.encode("cp1252")))
+
+    assert checked.portfolio is not None
+    assert checked.portfolio.initiatives["initiative_id"].tolist() == ["A1"]
+    assert checked.report.rows_read == checked.report.imported + checked.report.rejected
+    assert checked.report.rejection_reasons == {"failing portfolio validation": 1}
+    error = checked.report.errors[0]
+    assert (error.code, error.row, error.initiative_id) == ("invalid_row", 3, "A2")
+    assert error.message.startswith("capex 200000.00 + opex 200000.00 does not equal cost 1000000.00")
+    assert error.message.endswith("; the row is rejected")
+
+
+def test_check_import_locates_warnings_in_source(tmp_path: Path) -> None:
+    profile = load_profile(write_profile(tmp_path))
+
+    checked = check_import(read_and_map(profile, b"id;title;kind;budget;rating;notes\nA1;A;Law;0;;\n"))
+
+    assert checked.portfolio is not None
+    assert {(p.code, p.row, p.severity) for p in checked.problems} >= {("portfolio_check", 2, "warning")}
+    assert all(p.file in ("t.csv", "themes.csv") for p in checked.problems)
+
+
+def test_every_row_invalid_raises_with_report(tmp_path: Path) -> None:
+    profile = load_profile(write_profile(tmp_path))
+    source = write_source(tmp_path, "id;title;kind;budget;rating;notes\nA1;A;IT;x;Red;\nA2;B;IT;;Red;\n")
+
+    with pytest.raises(mapping.NothingImportedError) as raised:
+        import_file(source, profile, tmp_path / "out")
+
+    assert str(raised.value).startswith(
+        "none of the 2 rows of source.csv can be imported (2 without a usable cost), so nothing was imported")
+    assert raised.value.report.rejected == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_header_only_file_raises(tmp_path: Path) -> None:
+    profile = load_profile(write_profile(tmp_path))
+    source = write_source(tmp_path, "id;title;kind;budget;rating;notes\n")
+
+    with pytest.raises(mapping.NothingImportedError, match="has a header but no rows"):
+        import_file(source, profile, tmp_path / "out")
+
+
+def test_mapping_reports_progress(tmp_path: Path) -> None:
+    profile = load_profile(write_profile(tmp_path))
+    lines = "".join(f"A{i};T;IT;1;Red;\n" for i in range(4_500))
+    seen: list[float] = []
+
+    read_and_map_progress = map_source(
+        read_for_profile("t.csv", ("id;title;kind;budget;rating;notes\n" + lines).encode(), profile), profile,
+        lambda share, _: seen.append(share))
+
+    assert read_and_map_progress.report.imported == 4_500
+    assert seen[0] == 0.0
+    assert seen[-1] == 1.0
+    assert len(seen) == 4
+
+
+# --- All three GMPP files in memory, every row accounted for -----------------------------------
+
+
+@pytest.mark.parametrize("file_name", list(README_COUNTS))
+def test_gmpp_in_memory_every_row_accounted(file_name: str, gmpp_profile: MappingProfile) -> None:
+    path = GMPP_DIR / file_name
+    with path.open(encoding="cp1252", newline="") as handle:
+        records = list(csv.reader(handle, delimiter=";"))[1:]
+
+    checked = check_import(mapping.import_bytes(file_name, path.read_bytes(), gmpp_profile))
+    report = checked.report
+
+    assert checked.portfolio is not None
+    assert report.rows_read == len(records) == README_COUNTS[file_name][0]
+    assert report.rows_read == report.imported + report.rejected
+    assert len(checked.portfolio.initiatives) == report.imported == README_COUNTS[file_name][1]
+    rejected_ids = {p.initiative_id for p in report.errors}
+    imported_ids = set(checked.portfolio.initiatives["initiative_id"])
+    assert len(rejected_ids) == report.rejected
+    assert rejected_ids | imported_ids == {record[1] for record in records}
+    assert not [p for p in checked.problems if p.severity == "error"]
+
+
+# --- Building and saving profiles --------------------------------------------------------------
+
+
+def app_mapping() -> list[mapping.FieldChoice]:
+    return [
+        mapping.FieldChoice("initiative_id", ["Project ID"]),
+        mapping.FieldChoice("name", ["Project"]),
+        mapping.FieldChoice("segment", default="infrastructure"),
+        mapping.FieldChoice("cost", ["Budget (£m)"], "money", unit=Decimal(MILLION)),
+        mapping.FieldChoice("risk", ["RAG"], "map", {'Red "hot"': 9.0, "Amber\nlate": 5, "Green": 1.5}),
+        mapping.FieldChoice("business_value", ["Value"], "percent", scale=Decimal(10)),
+        mapping.FieldChoice("status", default="proposed"),
+        mapping.FieldChoice("Programme board", ["Programme board"], extra=True),
+    ]
+
+
+def test_build_profile_marks_required_fields() -> None:
+    profile = mapping.build_profile("planview", app_mapping(), money=mapping.MoneyFormat(currency_symbols=["£"]))
+
+    assert profile.columns["initiative_id"].required
+    assert profile.columns["cost"].required
+    assert profile.columns["cost"].minimum == 0
+    assert not profile.columns["risk"].required
+    assert profile.value_maps["risk"] == {'Red "hot"': 9, "Amber\nlate": 5, "Green": 1.5}
+    assert [type(value) for value in profile.value_maps["risk"].values()] == [int, int, float]
+    assert list(profile.extra_columns) == ["Programme board"]
+
+
+def test_build_profile_incomplete_named() -> None:
+    with pytest.raises(MappingError, match="the mapping is not complete: columns must map the required fields cost"):
+        mapping.build_profile("x", app_mapping()[:3])
+
+
+def test_build_profile_bad_name() -> None:
+    with pytest.raises(MappingError, match='"my profile" is not a profile name'):
+        mapping.build_profile("my profile", app_mapping())
+
+
+def test_save_profile_round_trip(tmp_path: Path) -> None:
+    profile = mapping.build_profile(
+        "planview", app_mapping(),
+        reader=mapping.ReaderOptions(encodings=["cp1252"], separator="\t", header_row=3, sheet="Data"),
+        money=mapping.MoneyFormat(currency_symbols=["£"], thousands_separator=".", decimal_separator=","),
+        dates=mapping.DateFormats(formats=["%d.%m.%y"], excel_serials=True),
+        description='Planview "Projects" export\nwith a second line',
+        settings={"currency": "GBP"},
+    )
+
+    path = mapping.save_profile(profile, tmp_path)
+
+    assert path == tmp_path / "planview.toml"
+    assert load_profile(path) == profile
+    assert tomllib.loads(path.read_text(encoding="utf-8"))["reader"]["separator"] == "\t"
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_save_profile_refuses_overwrite(tmp_path: Path) -> None:
+    profile = mapping.build_profile("planview", app_mapping())
+    mapping.save_profile(profile, tmp_path)
+
+    with pytest.raises(MappingError, match='a mapping profile named "planview" already exists'):
+        mapping.save_profile(profile, tmp_path)
+
+    assert mapping.save_profile(profile, tmp_path, overwrite=True) == tmp_path / "planview.toml"
+
+
+def test_saved_profile_imports_from_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = mapping.save_profile(mapping.build_profile("board", app_mapping(),
+                                                      money=mapping.MoneyFormat(currency_symbols=["£"])), tmp_path)
+    source = tmp_path / "export.csv"
+    source.write_bytes('Project ID,Project,Budget (£m),RAG,Value,Programme board\nP1,Alpha,£1.5,Green,45%,Yes\n'
+                       .encode("cp1252"))
+
+    code = main(["import", str(source), "--mapping", str(path), "--out", str(tmp_path / "out")])
+
+    assert code == 0
+    assert read_csv(tmp_path / "out" / "initiatives.csv") == [{
+        "initiative_id": "P1", "name": "Alpha", "segment": "infrastructure", "cost": "1500000.00",
+        "business_value": "4.5", "risk": "1.5", "status": "proposed", "Programme board": "Yes"}]
+    assert "read export.csv: encoding Windows-1252 (cp1252), comma separator" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("column", "target"),
+    [("project_number", "initiative_id"), ("Project Name", "name"), ("Total Baseline (£m)", "cost"),
+     ("RAG status", "risk"), ("Sponsor", "sponsor"), ("Start", "start_date"), ("Comments", None)],
+)
+def test_suggest_target_headers(column: str, target: str | None) -> None:
+    assert mapping.suggest_target(column) == target
+
+
+@pytest.mark.parametrize(("column", "unit"), [("Cost (£m)", MILLION), ("Budget £k", 1_000), ("Cost", 1),
+                                              ("Spend in millions", MILLION)])
+def test_guess_unit_from_header(column: str, unit: int) -> None:
+    assert mapping.guess_unit(column) == unit
+
+
+def test_guess_number_notation_cases() -> None:
+    assert mapping.guess_number_notation(["1,234.50", "7"]) == (",", ".")
+    assert mapping.guess_number_notation(["7", "1.234,56"]) == (".", ",")
+    assert mapping.guess_number_notation(["€ 7,5"]) == (".", ",")
+
+
+def test_guess_date_formats_cases() -> None:
+    assert mapping.guess_date_formats(["20.05.2020", "30.09.2024"]) == (["%d.%m.%Y"], False)
+    assert mapping.guess_date_formats(["05/01/2024", "45292"])[0][:2] == ["%d/%m/%Y", "%m/%d/%Y"]
+    assert mapping.guess_date_formats(["05/01/2024", "45292"])[1]
+    assert mapping.guess_date_formats(["13/01/2024"])[0] == ["%d/%m/%Y"]
+
+
+def test_suggest_value_map_ratings() -> None:
+    proposal = mapping.suggest_value_map(["Red", "amber", "Green", "7", "Exempt", "red"], "risk")
+
+    assert proposal == {"Red": 9, "amber": 5, "Green": 1, "7": 7, "Exempt": None}
+
+
+def test_suggest_value_map_segments() -> None:
+    assert mapping.suggest_value_map(["Strategic", "Ops"], "segment") == {"Strategic": "strategic", "Ops": None}
+
+
+# --- The command line on bad input -------------------------------------------------------------
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_sentence(err: str) -> None:
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: ")
+    assert "Traceback" not in err
+
+
+GMPP_HEADER = (
+    "year;project_number;project_name;department;report_category;description_aims;colour_rating;start_date;"
+    "end_date;total_baseline;yearly_forecast;wlc_baseline_incl_NCG\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (bytes(range(256)) * 40, "is not a text file"),
+        (b"", "is empty"),
+        (b"\r\n\r\n", "is empty"),
+        (GMPP_HEADER.encode(), "has a header but no rows"),
+        ((GMPP_HEADER + "2023;A;One;HO;ICT;;Red;;;Exempt;;\n2023;B;Two;HO;ICT;;Red;;;;;\n"
+          "2023;C;Three;HO;Unknown;;Red;;;5;;\n").encode("cp1252"),
+         "none of the 3 rows of bad.csv can be imported"),
+        (b"id,name\nA1,x\n", 'has no column "project_number"'),
+    ],
+)
+def test_cli_bad_input_one_sentence(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes, message: str
+) -> None:
+    source = tmp_path / "bad.csv"
+    source.write_bytes(content)
+
+    code, out, err = run_cli(capsys, "import", str(source), "--mapping", "uk-gmpp", "--out", str(tmp_path / "out"))
+
+    assert code == 1
+    assert out == ""
+    assert_one_sentence(err)
+    assert message in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_file_over_limit(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importing, "MAX_FILE_BYTES", 100_000)
+
+    code, _, err = run_cli(capsys, "import", str(GMPP_DIR / "gmpp_2023.csv"), "--mapping", "uk-gmpp",
+                           "--out", str(tmp_path / "out"))
+
+    assert code == 1
+    assert_one_sentence(err)
+    assert "gmpp_2023.csv is 0.7 MB, over the upload limit of 100,000 bytes" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_cell_over_limit(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Stands for a 50 MB text field: the limit is lowered instead of writing 50 MB.
+    monkeypatch.setattr(importing, "MAX_CELL_CHARS", 10_000)
+    source = tmp_path / "long.csv"
+    source.write_bytes((GMPP_HEADER + f"2023;A;{'x' * 20_000};HO;ICT;;Red;;;5;;\n").encode())
+
+    code, _, err = run_cli(capsys, "import", str(source), "--mapping", "uk-gmpp", "--out", str(tmp_path / "out"))
+
+    assert code == 1
+    assert_one_sentence(err)
+    assert "long.csv, row 2: a cell holds 20,000 characters, over the limit of 10,000 characters per cell" in err
+
+
+def test_cli_workbook_without_sheet(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Summary"
+    workbook.active.append(["total"])
+    source = tmp_path / "book.xlsx"
+    workbook.save(source)
+
+    code, _, err = run_cli(capsys, "import", str(source), "--mapping", "uk-gmpp", "--sheet", "Projects",
+                           "--out", str(tmp_path / "out"))
+
+    assert code == 1
+    assert_one_sentence(err)
+    assert 'book.xlsx has no sheet "Projects" (it has: Summary)' in err
+
+
+def test_cli_encoding_override(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run_cli(capsys, "import", str(GMPP_DIR / "gmpp_2023.csv"), "--mapping", "uk-gmpp",
+                           "--encoding", "utf-8", "--out", str(tmp_path / "out"))
+
+    assert code == 1
+    assert_one_sentence(err)
+    assert "cannot be decoded with utf-8 (byte 0x" in err
+
+
+def test_cli_transpose_flag(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    source = tmp_path / "t.csv"
+    fields = GMPP_HEADER.strip().split(";")
+    values = {"project_number": "A;B", "project_name": "One;Two", "report_category": "ICT;ICT",
+              "total_baseline": "1;2"}
+    source.write_text("".join(f"{name};{values.get(name, ';')}\n" for name in fields), encoding="utf-8")
+
+    code, _, err = run_cli(capsys, "import", str(source), "--mapping", "uk-gmpp", "--transpose",
+                           "--out", str(tmp_path / "out"))
+
+    assert code == 0, err
+    assert [row["initiative_id"] for row in read_csv(tmp_path / "out" / "initiatives.csv")] == ["A", "B"]
+
+
+# --- Scale ---------------------------------------------------------------------------------------
+
+
+def test_import_100k_rows(tmp_path: Path) -> None:
+    lines = ["Project ID,Project,Kind,Budget,RAG,Value %,Start,Phase"]
+    ratings = ("Red", "Amber", "Green")
+    lines.extend(f'P{i},Project {i},IT,"${i * 10:,}.50",{ratings[i % 3]},{i % 100}%,2024-01-{i % 28 + 1:02d},'
+                 for i in range(100_000))
+    source = tmp_path / "big.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    report = import_file(source, quirks_profile(tmp_path), tmp_path / "out")
+
+    assert report.rows_read == 100_000
+    assert report.imported == 100_000
+    assert report.problems == []
+    with (tmp_path / "out" / "initiatives.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 100_000
+    assert rows[-1]["cost"] == "999990.50"
+    assert rows[-1]["business_value"] == "9.9"

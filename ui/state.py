@@ -1,9 +1,9 @@
 """The store, the cached portfolio views and the what-if parameters of a session.
 
-Caching lives here, on the UI side: ``cache_resource`` holds the DuckDB store
-(one connection per database file) and the prepared arrays of each committed
-data version, which are shared read-only by every session. What-if weights
-live in the session until saved.
+Caching lives here, on the UI side: ``cache_resource`` keeps the store (one
+DuckDB connection per database file, or one pool of PostgreSQL connections per
+URL) and the prepared arrays of each committed data version, which are shared
+read-only by every session. What-if weights live in the session until saved.
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
 from portfolio.access import Actor, RoleMap, load_role_map, local_actor
+from portfolio.charts import hover_labels
 from portfolio.errors import PortfolioLensError
 from portfolio.funding import evaluate
 from portfolio.importing import DEMO_PATH, require_portfolio
 from portfolio.models import Portfolio, Problem, portfolio_warnings
+from portfolio.pgstore import redact
 from portfolio.scoring import ScoringInputs, ScoringParams, prepare
-from portfolio.store import CycleState, Store, default_workspace, open_store
+from portfolio.store import CycleState, Store, default_workspace, is_database_url, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +40,21 @@ SEEN_VERSION_KEY = "seen_data_version"
 SEEN_SEQUENCE_KEY = "seen_presentation"
 
 
-def database_path() -> Path:
-    """Return the workspace database: ``$PORTFOLIO_LENS_DB`` or the default for the data source."""
+def database_path() -> Path | str:
+    """Return the workspace database: ``$PORTFOLIO_LENS_DB`` or the default for the data source.
+
+    ``$PORTFOLIO_LENS_DB`` is a DuckDB file, or the ``postgresql://`` URL of a database shared by several instances.
+    """
     configured = os.environ.get("PORTFOLIO_LENS_DB")
     if configured:
-        return Path(configured)
+        return configured if is_database_url(configured) else Path(configured)
     return default_workspace(data_path())
+
+
+def database_label(path: Path | str | None = None) -> str:
+    """Return ``path`` (default: the configured workspace database) as text for logs, without a URL's password."""
+    path = database_path() if path is None else path
+    return redact(path) if is_database_url(path) else str(path)
 
 
 def data_path() -> Path | None:
@@ -54,7 +65,7 @@ def data_path() -> Path | None:
 @st.cache_resource(show_spinner="Opening the workspace…")
 def get_store(path: str, seed: str) -> Store:
     """Open the workspace once per database file; every session shares the connection."""
-    logger.info("opening workspace %s (seed %s)", path, seed)
+    logger.info("opening workspace %s (seed %s)", database_label(path), seed)
     return open_store(path, seed=Path(seed))
 
 
@@ -77,6 +88,7 @@ class View:
     cycle: CycleState
     decisions: pd.DataFrame
     committed_params: ScoringParams
+    hover: pd.DataFrame
 
     @property
     def currency(self) -> str:
@@ -104,12 +116,14 @@ def _load_view(path: str, version: int, _store: Store) -> View:
             # A baseline saved under another theme set cannot be compared weight for weight.
             if _compatible(scenario, committed):
                 params = scenario
+    baseline = evaluate(inputs, params)
     return View(
         version=version,
         portfolio=portfolio,
         inputs=inputs,
         baseline_params=params,
-        baseline=evaluate(inputs, params),
+        baseline=baseline,
+        hover=hover_labels(baseline, portfolio.settings.currency),
         warnings=tuple(portfolio_warnings(portfolio)),
         stored_total=_store.stored_total(),
         cycle=cycle,

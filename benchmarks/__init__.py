@@ -1,0 +1,1 @@
+"""Benchmarks of Portfolio Lens: run ``python -m benchmarks.run``; results go to ``benchmarks/RESULTS.md``."""
