@@ -115,8 +115,10 @@ before = store.read(before_version)
 after = store.read(after_version)
 comparison = realign(before, after)
 if comparison.added_themes or comparison.retired_themes:
-    st.caption(f"Added: {', '.join(comparison.added_themes) or 'none'} · retired: "
-               f"{', '.join(comparison.retired_themes) or 'none'}")
+    names = {**dict(zip(before.themes["theme_id"], before.themes["name"], strict=True)),
+             **dict(zip(after.themes["theme_id"], after.themes["name"], strict=True))}
+    st.caption(f"Added: {literal(', '.join(names[t] for t in comparison.added_themes) or 'none')} · retired: "
+               f"{literal(', '.join(names[t] for t in comparison.retired_themes) or 'none')}")
 
 rows = comparison.rows
 orphans = rows[rows["orphaned"]]

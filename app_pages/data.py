@@ -45,9 +45,10 @@ else:
         "kind": w.code.replace("_", " "), "file": w.file, "row": w.row, "column": w.column,
         "initiative": w.initiative_id, "value": w.value, "message": w.message} for w in warnings])
     report = report.sort_values(["kind", "file", "row"], kind="stable", na_position="first")
+    report = report.astype({"row": "Int64"}).fillna({c: "" for c in ("column", "initiative", "value")})
     counts = report["kind"].value_counts()
     st.caption("Warnings do not stop the portfolio from loading but each needs a look: "
-               + ", ".join(f"{count} {kind}" for kind, count in counts.items()) + ".")
+               + "; ".join(f"{kind}: {count}" for kind, count in counts.items()) + ".")
     kinds = st.multiselect("Show", list(counts.index), key="data_warning_kinds", placeholder="all kinds")
     shown = report[report["kind"].isin(kinds)] if kinds else report
     st.dataframe(shown, hide_index=True, width="stretch", key="data_report",

@@ -76,7 +76,7 @@ def heading(title: str) -> None:
 
 heading("Choose the file and its mapping")
 upload = st.file_uploader(
-    "Export file (CSV, TSV, .xlsx, or a .zip of a canonical portfolio folder)",
+    "File to import (CSV, TSV, .xlsx, or a .zip of a canonical portfolio folder)",
     type=["csv", "txt", "tsv", "xlsx", "zip"], key="import_upload",
     help=f"Up to {limit_mb} MB per file and {importing.MAX_CELL_CHARS:,} characters per cell; "
          "larger files or cells are rejected with a message that says so.")

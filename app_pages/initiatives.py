@@ -37,7 +37,8 @@ table = pd.DataFrame({
     "cost": items["cost"] / 100, "sai": result["sai"], "urgency": result["urgency"],
     "segment_score": result["segment_score"], "rank": result["rank"], "funding": funding_status(result),
     "sponsor": items["sponsor"], "business_unit": items["business_unit"], "status": items["status"],
-    **{c: items[c] for c in CRITERIA},
+    # Criteria as scored (0–10) under their own keys: "urgency" above is the 0–100 urgency score.
+    **{f"criterion_{c}": items[c] for c in CRITERIA},
 })
 for column in portfolio.extra_columns:
     table[column] = [extra.get(column, "") for extra in items["extra"]]
@@ -52,10 +53,12 @@ st.dataframe(shown, hide_index=True, width="stretch", height=420, key="initiativ
              column_config={
                  "initiative_id": "ID", "name": "Initiative", "segment": "Segment",
                  "cost": money_column("Cost", currency), "sai": score_column("SAI"),
-                 "urgency": score_column("Urgency"), "segment_score": score_column("Segment score"),
+                 "urgency": score_column("Urgency score", "0–100, from the urgency criteria"),
+                 "segment_score": score_column("Segment score"),
                  "rank": st.column_config.NumberColumn("Rank", format="%d"), "funding": "Funding",
                  "sponsor": "Sponsor", "business_unit": "Business unit", "status": "Status",
-                 **{c: st.column_config.NumberColumn(CRITERION_LABELS[c], format="%.1f") for c in CRITERIA}})
+                 **{f"criterion_{c}": st.column_config.NumberColumn(f"{CRITERION_LABELS[c]} (0–10)", format="%g")
+                    for c in CRITERIA}})
 
 st.subheader("Add or edit an initiative")
 if current.cycle.status != "submissions_open":

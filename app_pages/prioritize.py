@@ -240,10 +240,12 @@ with main:
                     st.warning(f"Must-fund initiatives alone overrun the envelope by "
                                f"{money(summary_of_segment.overrun, currency)}. " + line, icon=":material/warning:")
                 else:
-                    st.caption(line + " Shaded rows are funded; the funding line runs under the last of them.")
+                    st.caption(line + " Listed in funding order: must-fund first, then by rank. Shaded rows are "
+                               "funded; the funding line runs under the last of them.")
             ranked = ranked_segment(result, segment, current.baseline)
             table = pd.DataFrame({
-                "rank": ranked["rank"], "moved": ranked["rank_change"].where(ranked["rank_change"] != 0),
+                "rank": ranked["rank"],
+                "moved": pd.array([None if v == 0 else int(v) for v in ranked["rank_change"]], dtype="Int64"),
                 "initiative_id": ranked["initiative_id"],
                 "name": ranked["name"], "cost": ranked["cost"] / 100,
                 "running_total": ranked["running_total"].astype("Float64") / 100,

@@ -54,7 +54,7 @@ if current.inputs.theme_ids:
     with left:
         st.plotly_chart(theme_gap_figure(gap), key="spend_themes", config={"displaylogo": False})
     with right:
-        st.dataframe(gap.assign(spend=gap["spend"] / 100)[["name", "spend", "spend_share", "weight_share", "gap"]],
+        st.dataframe(gap.assign(spend=gap["spend"] / 100)[["name", "gap", "spend_share", "weight_share", "spend"]],
                      hide_index=True, width="stretch", key="spend_theme_table", column_config={
                          "name": "Theme", "spend": money_column("Attributed spend", currency),
                          "spend_share": st.column_config.NumberColumn("Spend share", format="%.1f %%"),

@@ -30,9 +30,10 @@ selected = state.selected_initiative()
 if selected not in labels:
     selected = ids[0]
 st.session_state["why_initiative"] = selected
+# Only a choice made here selects the initiative elsewhere; opening the page selects nothing.
 choice = st.selectbox("Initiative", ids, format_func=labels.__getitem__, key="why_initiative",
+                      on_change=lambda: state.select_initiative(st.session_state["why_initiative"]),
                       help="Type to search by id or name. Clicking a bubble on Prioritize selects it here too.")
-state.select_initiative(choice)
 
 row = state.row_of(current, choice)
 item = result.iloc[row]

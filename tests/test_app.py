@@ -275,3 +275,21 @@ def test_present_mode_shares_weights_with_followers(workspace):
     follower.sidebar.toggle(key="follow_presenter").set_value(False).run()
     assert {m.label: m.value for m in follower.metric}["Moved rank"] == "0"
     presenter.sidebar.toggle(key="present_weights").set_value(False).run()
+
+
+def test_initiatives_table_shows_urgency_score(workspace):
+    app = start_app()
+    app.switch_page("app_pages/initiatives.py").run()
+    table = app.dataframe[0].value.set_index("initiative_id")
+    # INI-001 scores urgency 8 and risk 8, so its urgency score is 100 * (0.5 * 8 + 0.5 * 8) / 10 = 80.
+    assert table.loc["INI-001", "urgency"] == pytest.approx(80.0)
+    assert table.loc["INI-001", "criterion_urgency"] == pytest.approx(8.0)
+
+
+def test_opening_why_selects_nothing(workspace):
+    app = start_app()
+    app.switch_page("app_pages/why.py").run()
+    selected = app.session_state["selected_initiative"] if "selected_initiative" in app.session_state else None
+    assert selected is None
+    app.switch_page("app_pages/prioritize.py").run()
+    assert not [m for m in app.markdown if m.value.startswith("**Selected:")]
