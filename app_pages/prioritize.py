@@ -43,18 +43,20 @@ def _theme_controls() -> dict[str, float]:
     if themes.empty:
         st.caption("No themes yet: the PMO defines them before submissions open.")
         return weights
-    total = 0.0
-    for theme_id, name in zip(themes["theme_id"], themes["name"], strict=True):
-        key = f"prioritize_theme_{theme_id}"
-        committed = baseline.theme_weights[theme_id]
+    keys = {theme_id: f"prioritize_theme_{theme_id}" for theme_id in themes["theme_id"]}
+    for theme_id, key in keys.items():
         st.session_state.setdefault(key, float(held.theme_weights[theme_id]))
+    # The shares come from the slider values of this run, so each caption sits beside its slider.
+    total = sum(float(st.session_state[key]) for key in keys.values())
+    for theme_id, name in zip(themes["theme_id"], themes["name"], strict=True):
+        committed = baseline.theme_weights[theme_id]
         weights[theme_id] = st.slider(literal(name), min_value=0.0, max_value=_slider_max(committed),
-                                      step=1.0 if committed > 1 else 0.05, key=key,
+                                      step=1.0 if committed > 1 else 0.05, key=keys[theme_id],
                                       help=f"Theme {literal(theme_id)}; committed weight {committed:g}")
-        total += weights[theme_id]
-    shares = ", ".join(f"{literal(themes.loc[themes['theme_id'] == t, 'name'].iloc[0])} {w / total * 100:.1f} %"
-                       for t, w in weights.items()) if total > 0 else "every weight is zero: SAI undefined"
-    st.caption(f"Normalized shares: {shares}")
+        share = f"{weights[theme_id] / total * 100:.1f} % of the total weight" if total > 0 else "no share"
+        st.caption(share)
+    if total <= 0:
+        st.caption("Every weight is zero: SAI is undefined.")
     return weights
 
 
@@ -158,9 +160,10 @@ with main:
                            f"({money(sum(s.proposed for s in funding), currency)} proposed)")
     metrics[1].metric("Moved rank", f"{summary.moved}", help="Initiatives whose rank differs from the committed one")
     metrics[2].metric("Crossed the line", f"{summary.crossed_in} in · {summary.crossed_out} out")
-    metrics[3].metric("Money moved", f"+{money_short(summary.money_in, currency)} / "
-                                     f"−{money_short(summary.money_out, currency)}",
-                      help="Cost of the initiatives that moved into funding / out of funding")
+    metrics[3].metric("Money moved in", f"+{money_short(summary.money_in, currency)}",
+                      delta=f"−{money_short(summary.money_out, currency)} moved out", delta_color="off",
+                      delta_arrow="off",
+                      help="Cost of the initiatives that moved into funding, and below it of those that moved out")
 
     crossed = set(changes.loc[changes["crossing"] != "", "initiative_id"])
     decisions = dict(zip(current.decisions["initiative_id"], current.decisions["decision"], strict=True))

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -41,6 +41,9 @@ from portfolio.models import INITIATIVE_COLUMNS, AlignmentRow, InitiativeRow, Po
 from portfolio.pgstore import PostgresStore, redact
 from portfolio.scoring import ScoringParams
 from portfolio.store import Store, is_database_url, open_store
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES_URL = "postgresql://portfolio_lens:portfolio-lens-test@127.0.0.1:5432/portfolio_lens"
@@ -665,9 +668,6 @@ def test_killed_writer_leaves_last_commit(postgres_url: str, portfolio: Portfoli
 
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 10
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
@@ -731,9 +731,9 @@ def stop_app(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.mark.browser
-def test_two_app_instances_share_edits(postgres_url: str, tmp_path: Path) -> None:
+def test_two_app_instances_share_edits(postgres_url: str, tmp_path: Path, browser: Browser) -> None:
     """An edit saved on instance A's Initiatives page appears on instance B's page, which only polls."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     # Seeded from the demo here, so that neither instance starts on an empty schema.
     open_store(postgres_url, who="test setup").close()
@@ -744,44 +744,39 @@ def test_two_app_instances_share_edits(postgres_url: str, tmp_path: Path) -> Non
             wait_healthy(process, url, log_path)
         (_, url_a, _), (_, url_b, _) = apps
 
-        with sync_playwright() as driver:
-            browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                page_b = browser.new_context(viewport={"width": 1600, "height": 1100}).new_page()
-                page_b.goto(f"{url_b}/initiatives")
-                expect(page_b.locator(APP_IDLE)).to_have_count(1, timeout=30_000)
-                search = page_b.get_by_role("textbox", name="Search")
-                search.fill(new_name)
-                search.press("Enter")
-                caption = page_b.get_by_text("initiatives. Click a column header to sort.")
-                expect(caption).to_have_text("0 of 131 initiatives. Click a column header to sort.", timeout=30_000)
+        page_b = browser.new_context(viewport={"width": 1600, "height": 1100}).new_page()
+        page_b.goto(f"{url_b}/initiatives")
+        expect(page_b.locator(APP_IDLE)).to_have_count(1, timeout=30_000)
+        search = page_b.get_by_role("textbox", name="Search")
+        search.fill(new_name)
+        search.press("Enter")
+        caption = page_b.get_by_text("initiatives. Click a column header to sort.")
+        expect(caption).to_have_text("0 of 131 initiatives. Click a column header to sort.", timeout=30_000)
 
-                page_a = browser.new_context(viewport={"width": 1600, "height": 1100}).new_page()
-                page_a.goto(f"{url_a}/initiatives")
-                expect(page_a.locator(APP_IDLE)).to_have_count(1, timeout=30_000)
-                who = page_a.locator(".st-key-user_name").get_by_role("textbox")
-                who.fill("Instance A")
-                who.press("Enter")
-                expect(page_a.get_by_text("Enter your name before you edit.")).to_have_count(0, timeout=30_000)
-                chooser = page_a.locator(".st-key-initiatives_edit_id").get_by_role("combobox")
-                chooser.click()
-                chooser.fill("INI-002")
-                page_a.get_by_role("option", name="INI-002 · ").first.click()
-                expect(chooser).to_have_value(re.compile(r"^INI-002 · "), timeout=30_000)
-                form = page_a.get_by_test_id("stForm")
-                name = form.get_by_role("textbox", name="Name", exact=True)
-                expect(name).not_to_have_value("", timeout=30_000)
-                name.fill(new_name)
-                name.press("Tab")
-                form.get_by_role("button", name="Save").click()
-                expect(page_a.get_by_test_id("stAlertContentSuccess")).to_contain_text(
-                    "Saved INI-002 (version 2).", timeout=30_000)
+        page_a = browser.new_context(viewport={"width": 1600, "height": 1100}).new_page()
+        page_a.goto(f"{url_a}/initiatives")
+        expect(page_a.locator(APP_IDLE)).to_have_count(1, timeout=30_000)
+        who = page_a.locator(".st-key-user_name").get_by_role("textbox")
+        who.fill("Instance A")
+        who.press("Enter")
+        expect(page_a.get_by_text("Enter your name before you edit.")).to_have_count(0, timeout=30_000)
+        chooser = page_a.locator(".st-key-initiatives_edit_id").get_by_role("combobox")
+        chooser.click()
+        chooser.fill("INI-002")
+        page_a.get_by_role("option", name="INI-002 · ").first.click()
+        expect(chooser).to_have_value(re.compile(r"^INI-002 · "), timeout=30_000)
+        form = page_a.get_by_test_id("stForm")
+        name = form.get_by_role("textbox", name="Name", exact=True)
+        expect(name).not_to_have_value("", timeout=30_000)
+        name.fill(new_name)
+        name.press("Tab")
+        form.get_by_role("button", name="Save").click()
+        expect(page_a.get_by_test_id("stAlertContentSuccess")).to_contain_text(
+            "Saved INI-002 (version 2).", timeout=30_000)
 
-                # Instance B was not touched: its sidebar fragment polls the data version every 2 s and reruns.
-                expect(caption).to_have_text("1 of 131 initiatives. Click a column header to sort.", timeout=30_000)
-                assert page_b.get_by_test_id("stException").count() == 0
-            finally:
-                browser.close()
+        # Instance B was not touched: its sidebar fragment polls the data version every 2 s and reruns.
+        expect(caption).to_have_text("1 of 131 initiatives. Click a column header to sort.", timeout=30_000)
+        assert page_b.get_by_test_id("stException").count() == 0
     finally:
         for process, _, _ in apps:
             stop_app(process)

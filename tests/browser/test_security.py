@@ -152,7 +152,7 @@ def test_theme_label_shows_literally(hostile_app_url: str, page: Page) -> None:
     open_app(page, hostile_app_url)
 
     expect(page.get_by_test_id("stSlider").get_by_text(THEME, exact=True)).to_have_count(1)
-    expect(page.get_by_text(f"Normalized shares: {THEME} 60.0 %", exact=False)).to_have_count(1)
+    expect(page.get_by_text("60.0 % of the total weight", exact=True)).to_have_count(1)
 
 
 @pytest.mark.browser
