@@ -42,7 +42,8 @@ def _report() -> Report:
     """Build the report at download time, so that its date is when the file was made."""
     return build_report(current.portfolio, what_if, inputs=current.inputs, result=result, source=source,
                         made_at=dt.datetime.now(dt.UTC), weights_note=weights_note,
-                        stored_total=current.stored_total, cycle=current.cycle.name, warnings=current.warnings)
+                        stored_total=current.stored_total, cycle=current.cycle.name, warnings=current.warnings,
+                        decisions=current.decisions)
 
 
 def _file_name(suffix: str) -> str:

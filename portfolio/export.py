@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from portfolio.cycle import DECISIONS
 from portfolio.errors import InvalidPortfolioError
 from portfolio.explain import CRITERION_LABELS
 from portfolio.formatting import money
@@ -73,6 +74,8 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "quadrant",
     "sponsor",
     "business_unit",
+    "decision",
+    "decision_rationale",
 )
 
 
@@ -114,6 +117,8 @@ class Report:
     stored_total: int | None = None
     cycle: str = ""
     warnings: tuple[Problem, ...] | None = None
+    # The committee's active decisions (initiative_id, decision, rationale), from a workspace; files hold none.
+    decisions: pd.DataFrame | None = None
 
     @cached_property
     def committed(self) -> ScoringParams:
@@ -166,6 +171,7 @@ def build_report(
     stored_total: int | None = None,
     cycle: str | None = None,
     warnings: list[Problem] | tuple[Problem, ...] | None = None,
+    decisions: pd.DataFrame | None = None,
 ) -> Report:
     """Score a portfolio for export; pass ``inputs`` and ``result`` when they are already computed.
 
@@ -191,6 +197,7 @@ def build_report(
         stored_total=stored_total,
         cycle=portfolio.settings.cycle if cycle is None else cycle,
         warnings=None if warnings is None else tuple(warnings),
+        decisions=decisions,
     )
 
 
@@ -230,6 +237,14 @@ def ranked_report_segment(report: Report, segment: str) -> pd.DataFrame:
     positions = rows.index.to_numpy()
     for column, values in report.details.items():
         rows[column] = values[positions]
+    decisions = report.decisions
+    if decisions is not None and len(decisions):
+        by_id = decisions.set_index("initiative_id")
+        rows["decision"] = rows["initiative_id"].map(by_id["decision"].map(DECISIONS)).fillna("")
+        rows["decision_rationale"] = rows["initiative_id"].map(by_id["rationale"]).fillna("")
+    else:
+        rows["decision"] = ""
+        rows["decision_rationale"] = ""
     return rows
 
 
@@ -667,13 +682,14 @@ def segment_table(report: Report, segment: str) -> tuple[Table, pd.DataFrame]:
         "sai": rows["sai"].to_numpy(),
         "quadrant": [QUADRANT_LABELS.get(q, "") if isinstance(q, str) else "" for q in rows["quadrant"]],
         "sponsor": rows["sponsor"].to_numpy(),
+        "decision": rows["decision"].to_numpy(),
     })
     labels = {"rank": "Rank", "initiative_id": "ID", "name": "Initiative", "status": "Funding", "cost": "Cost",
               "running_total": "Running total", "segment_score": "Segment score", "urgency": "Urgency",
-              "sai": "SAI", "quadrant": "Quadrant", "sponsor": "Sponsor"}
+              "sai": "SAI", "quadrant": "Quadrant", "sponsor": "Sponsor", "decision": "Decision"}
     kinds = {"rank": "int", "initiative_id": "text", "name": "text", "status": "text", "cost": "money",
              "running_total": "money", "segment_score": "score", "urgency": "score", "sai": "score",
-             "quadrant": "text", "sponsor": "text"}
+             "quadrant": "text", "sponsor": "text", "decision": "text"}
     if "rank_change" in rows:
         moved = pd.array(rows["rank_change"].to_numpy(), dtype="Int64")
         moved[moved == 0] = pd.NA

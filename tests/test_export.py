@@ -220,7 +220,7 @@ def test_csv_parses_back(portfolio):
     assert len(rows) == len(INITIATIVES)
     assert list(rows[0]) == ["segment", "rank", "initiative_id", "name", "status", "funded", "must_fund",
                              "force_out", "cost", "running_total", "segment_score", "urgency", "sai", "quadrant",
-                             "sponsor", "business_unit"]
+                             "sponsor", "business_unit", "decision", "decision_rationale"]
     assert by_id["I1"]["cost"] == "50.00"
     assert float(by_id["I1"]["sai"]) == 77.5
     assert by_id["I1"]["funded"] == "true"
@@ -690,3 +690,19 @@ def test_export_page_states_what_if(workspace):
     assert not app.exception, [e.value for e in app.exception]
     assert "what-if weights of this session" in " ".join(i.value for i in app.info)
     assert weights.loc[weights["name"] == "Customer experience", "used"].item() == 0.0
+
+
+def test_csv_carries_committee_decisions(portfolio, tmp_path):
+    from portfolio.store import Store
+
+    store = Store(tmp_path / "w.duckdb")
+    store.load(portfolio, "loader")
+    store.record_decision("I1", "defer", "=wait for the vendor", "chair")
+    stored = store.read()
+    report = build_report(stored, decisions=store.decisions())
+    by_id = {row["initiative_id"]: row for row in read_report_csv(csv_bytes(report))}
+
+    assert by_id["I1"]["decision"] == "Defer"
+    # The rationale begins with "=", so the export escapes it.
+    assert by_id["I1"]["decision_rationale"] == "'=wait for the vendor"
+    assert by_id["I2"]["decision"] == ""
