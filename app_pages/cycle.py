@@ -70,8 +70,10 @@ st.caption(f"Version {cycle.theme_version}, " + ("published: saving a change cre
                                                  if cycle.published else "a draft: saving edits it in place.")
            + " Weights here are the committed ones; try what-if weights on Prioritize instead.")
 themes = current.portfolio.themes[["theme_id", "name", "weight", "objective", "key_results"]].copy()
+# The theme set this editor started from, kept across reruns so that a save detects someone else's change.
+based_on = st.session_state.setdefault(f"cycle_based_on_{cycle.theme_version}", store.theme_snapshot())
 edited = st.data_editor(
-    themes, num_rows="dynamic", hide_index=True, width="stretch", key=f"cycle_themes_{current.version}",
+    themes, num_rows="dynamic", hide_index=True, width="stretch", key=f"cycle_themes_{cycle.theme_version}",
     column_config={
         "theme_id": st.column_config.TextColumn("ID", required=True, help="Short, stable id; scores refer to it"),
         "name": st.column_config.TextColumn("Name", required=True),
@@ -92,7 +94,12 @@ if actions[0].button(save_label, key="cycle_save_themes"):
             first = exc.errors()[0]
             st.error(f"Not saved: {first['loc'][0]}: {first['msg']}.", icon=":material/error:")
         else:
-            _commit(lambda: store.save_theme_set(rows, who, note), "Themes saved.")
+            def _save() -> None:
+                store.save_theme_set(rows, who, note, based_on=based_on)
+                # Saved: the next edit starts from the themes as they are now.
+                st.session_state.pop(f"cycle_based_on_{cycle.theme_version}", None)
+
+            _commit(_save, "Themes saved.")
 if not cycle.published and actions[1].button(f"Publish version {cycle.theme_version}", key="cycle_publish"):
     who = _who()
     if who:

@@ -670,13 +670,17 @@ class Store:
         finally:
             cursor.close()
 
-    def save_theme_set(self, themes: list[ThemeRow], who: str | Actor, note: str = "") -> int:
+    def save_theme_set(self, themes: list[ThemeRow], who: str | Actor, note: str = "",
+                       based_on: tuple[int, list[dict[str, Any]]] | None = None) -> int:
         """Commit a changed theme set and return its version number.
 
         An unpublished current version is edited in place; a published one is
         never changed: the edit becomes a new, unpublished version, which is
         then current. Alignment scores are kept, so initiatives keep their
-        scores for the themes that survive.
+        scores for the themes that survive. ``based_on`` is the version number
+        and themes (as :meth:`theme_snapshot` returns them) the edit started
+        from; when someone saved another theme set since, the save is rejected
+        with :class:`ConflictError`.
         """
         actor = as_actor(who)
         require_permission(actor, "edit themes")
@@ -689,6 +693,12 @@ class Store:
             state = self._cycle(cursor)
             require_allowed("edit themes", state.status)
             before = self._themes_snapshot(cursor, state.theme_version)
+            if based_on is not None and (based_on[0] != state.theme_version or based_on[1] != before):
+                last = cursor.execute("SELECT who, changed_at FROM audit_log WHERE action = 'edit themes'"
+                                      " ORDER BY id DESC LIMIT 1").fetchone()
+                by = f" by {last[0]} at {last[1]}" if last else ""
+                raise ConflictError(f"the themes were changed{by} since you opened them (now version "
+                                    f"{state.theme_version}); reload the page and apply your change again")
             version = state.theme_version
             if state.published:
                 version = int(cursor.execute("SELECT max(version) FROM theme_sets").fetchone()[0]) + 1
@@ -726,6 +736,15 @@ class Store:
             self.audit(cursor, who, "publish themes", "theme set", str(state.theme_version), None,
                        {"version": state.theme_version})
         return state.theme_version
+
+    def theme_snapshot(self) -> tuple[int, list[dict[str, Any]]]:
+        """Return the current theme-set version and its themes, to pass back as ``based_on`` when saving."""
+        cursor = self.cursor()
+        try:
+            version = self._cycle(cursor).theme_version
+            return version, self._themes_snapshot(cursor, version)
+        finally:
+            cursor.close()
 
     @staticmethod
     def _themes_snapshot(cursor, version: int) -> list[dict[str, Any]]:

@@ -260,3 +260,13 @@ def test_demo_ships_two_theme_versions():
     assert set(versions["version"]) == {1}
     current = set(pd.read_csv(demo / "themes.csv")["theme_id"])
     assert set(versions["theme_id"]) != current
+
+
+def test_theme_edit_from_stale_snapshot_is_refused(store):
+    stale = store.theme_snapshot()
+    store.save_theme_set([ThemeRow(theme_id="T1", name="Growth", weight=5)], "pmo one", based_on=stale)
+    draft = store.theme_snapshot()
+    store.save_theme_set([ThemeRow(theme_id="T1", name="Growth", weight=6)], "pmo one", based_on=draft)
+    with pytest.raises(ConflictError, match="pmo one"):
+        store.save_theme_set([ThemeRow(theme_id="T1", name="Growth", weight=7)], "pmo two", based_on=draft)
+    assert store.read().themes["weight"].tolist() == [6.0]
