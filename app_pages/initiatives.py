@@ -7,9 +7,9 @@ import streamlit as st
 from pydantic import ValidationError
 
 from portfolio.cycle import STATUS_LABELS
-from portfolio.errors import PortfolioLensError
+from portfolio.errors import ConflictError, PortfolioLensError
 from portfolio.explain import CRITERION_LABELS
-from portfolio.models import CRITERIA, AlignmentRow, InitiativeRow
+from portfolio.models import CRITERIA, AlignmentRow, InitiativeRow, format_cents
 from portfolio.search import search_initiatives
 from ui import state
 from ui.tables import funding_status, money_column, score_column
@@ -21,6 +21,7 @@ result = state.scored(current, what_if)
 portfolio = current.portfolio
 currency = current.currency
 threshold = portfolio.settings.justification_threshold
+CONFLICT_KEY = "initiatives_conflict"
 
 st.title("Initiatives")
 
@@ -97,21 +98,34 @@ def _money_text(column: str) -> str:
     return "" if value is None else f"{int(value) / 100:.2f}"
 
 
-form_key = f"initiatives_form_{editing}_{_value('version', 0)}"
+# The form is keyed by initiative only, so that someone else's commit (which redraws the page) does not
+# reset what this person is typing; the version it started from is remembered for the conflict check.
+form_key = f"initiatives_form_{editing}"
+base_version = st.session_state.setdefault(f"{form_key}_base_version", int(_value("version", 0)))
+
+
+def _forget_form() -> None:
+    """Drop the form's typed values and base version, so that it shows the saved initiative again."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(form_key)]:
+        del st.session_state[key]
+
+
 with st.form(form_key, enter_to_submit=False):
     top = st.columns([1, 2, 1, 1])
-    initiative_id = top[0].text_input("ID", value="" if is_new else editing, disabled=not is_new)
-    name = top[1].text_input("Name", value=_value("name", ""))
+    initiative_id = top[0].text_input("ID", value="" if is_new else editing, disabled=not is_new, key=f"{form_key}_id")
+    name = top[1].text_input("Name", value=_value("name", ""), key=f"{form_key}_name")
     segments = list(current.inputs.segments)
     segment = top[2].selectbox("Segment", segments,
-                               index=segments.index(_value("segment", segments[0])))
-    cost = top[3].text_input(f"Cost ({currency})", value=_money_text("cost"), placeholder="e.g. 1250000.00")
+                               index=segments.index(_value("segment", segments[0])), key=f"{form_key}_segment")
+    cost = top[3].text_input(f"Cost ({currency})", value=_money_text("cost"), placeholder="e.g. 1250000.00",
+                          key=f"{form_key}_cost")
 
     flags = st.columns(4)
-    must_fund = flags[0].checkbox("Must fund", value=bool(_value("must_fund", False)))
-    force_out = flags[1].checkbox("Force out", value=bool(_value("force_out", False)))
-    sponsor = flags[2].text_input("Sponsor", value=_value("sponsor", ""))
-    business_unit = flags[3].text_input("Business unit", value=_value("business_unit", ""))
+    must_fund = flags[0].checkbox("Must fund", value=bool(_value("must_fund", False)), key=f"{form_key}_must")
+    force_out = flags[1].checkbox("Force out", value=bool(_value("force_out", False)), key=f"{form_key}_out")
+    sponsor = flags[2].text_input("Sponsor", value=_value("sponsor", ""), key=f"{form_key}_sponsor")
+    business_unit = flags[3].text_input("Business unit", value=_value("business_unit", ""),
+                                       key=f"{form_key}_unit")
 
     st.markdown("**Criteria** (0–10; leave blank when not yet scored)")
     criteria_columns = st.columns(len(CRITERIA))
@@ -120,7 +134,8 @@ with st.form(form_key, enter_to_submit=False):
         current_value = _value(criterion)
         criteria[criterion] = column.number_input(
             CRITERION_LABELS[criterion], min_value=0.0, max_value=10.0, step=0.5,
-            value=None if current_value is None else float(current_value), placeholder="blank")
+            value=None if current_value is None else float(current_value), placeholder="blank",
+            key=f"{form_key}_{criterion}")
 
     st.markdown(f"**Alignment to themes** (0–10). A score of {threshold:g} or more needs a justification.")
     alignment_inputs = {}
@@ -135,10 +150,10 @@ with st.form(form_key, enter_to_submit=False):
         st.caption("No themes yet, so there is nothing to score alignment against.")
 
     details = st.columns(3)
-    capex = details[0].text_input("Capex", value=_money_text("capex"))
-    opex = details[1].text_input("Opex", value=_money_text("opex"))
-    status = details[2].text_input("Status", value=_value("status", ""))
-    description = st.text_area("Description", value=_value("description", ""))
+    capex = details[0].text_input("Capex", value=_money_text("capex"), key=f"{form_key}_capex")
+    opex = details[1].text_input("Opex", value=_money_text("opex"), key=f"{form_key}_opex")
+    status = details[2].text_input("Status", value=_value("status", ""), key=f"{form_key}_status")
+    description = st.text_area("Description", value=_value("description", ""), key=f"{form_key}_description")
     submitted = st.form_submit_button("Save", type="primary")
 
 if submitted:
@@ -158,15 +173,83 @@ if submitted:
         row = InitiativeRow.model_validate(fields)
         scores = [AlignmentRow(initiative_id=row.initiative_id, theme_id=t, score=s, justification=n or None)
                   for t, (s, n) in alignment_inputs.items() if s > 0]
-        version = state.store().save_initiative(row, scores, who, None if is_new else int(_value("version", 1)))
+        version = state.store().save_initiative(row, scores, who, None if is_new else base_version)
     except ValidationError as exc:
         for error in exc.errors():
             field = error["loc"][0] if error["loc"] else "initiative"
             st.error(f"{field}: {error['msg'].removeprefix('Value error, ')}", icon=":material/error:")
+    except ConflictError as exc:
+        if is_new:
+            st.error(f"Not saved: {exc}.", icon=":material/error:")
+        else:
+            # Keep the edit: the section below shows it beside the saved version and lets the user choose.
+            st.session_state[CONFLICT_KEY] = {"row": row, "scores": scores, "message": str(exc)}
     except PortfolioLensError as exc:
         st.error(f"Not saved: {exc}.", icon=":material/error:")
     else:
+        _forget_form()
         st.session_state["initiatives_saved_id"] = row.initiative_id
         st.session_state["initiatives_flash"] = f"Saved {row.initiative_id} (version {version})."
         state.select_initiative(row.initiative_id)
         st.rerun()
+
+
+def _comparison(mine: InitiativeRow, mine_scores: list[AlignmentRow], theirs: pd.Series,
+                their_scores: pd.DataFrame) -> pd.DataFrame:
+    """List the fields where the unsaved edit and the saved initiative differ, as text side by side."""
+    rows = []
+    for field in InitiativeRow.model_fields:
+        value = getattr(mine, field)
+        saved = theirs.get(field)
+        saved = None if saved is None or (not isinstance(saved, str) and pd.isna(saved)) else saved
+        if field in ("cost", "capex", "opex", "actual_spend"):
+            value = None if value is None else format_cents(value)
+            saved = None if saved is None else format_cents(int(saved))
+        if field in CRITERIA and saved is not None:
+            saved = float(saved)
+        if value != saved and not (value in (None, "") and saved in (None, "")):
+            rows.append({"field": field, "your edit": "" if value is None else str(value),
+                         "saved now": "" if saved is None else str(saved)})
+    mine_by_theme = {score.theme_id: (score.score, score.justification or "") for score in mine_scores}
+    theirs_by_theme = {t: (float(v), j or "") for t, v, j in zip(their_scores["theme_id"], their_scores["score"],
+                                                                  their_scores["justification"], strict=True)}
+    for theme_id in sorted(set(mine_by_theme) | set(theirs_by_theme)):
+        if mine_by_theme.get(theme_id) != theirs_by_theme.get(theme_id):
+            rows.append({"field": f"score for {current.theme_names.get(theme_id, theme_id)}",
+                         "your edit": "{:g} {}".format(*mine_by_theme.get(theme_id, (0, ""))).strip(),
+                         "saved now": "{:g} {}".format(*theirs_by_theme.get(theme_id, (0, ""))).strip()})
+    return pd.DataFrame(rows, columns=["field", "your edit", "saved now"])
+
+
+conflict = st.session_state.get(CONFLICT_KEY)
+if conflict is not None and conflict["row"].initiative_id == editing:
+    latest = state.store().read()
+    saved_rows = latest.initiatives[latest.initiatives["initiative_id"] == editing]
+    st.warning(f"Not saved: {conflict['message']}.", icon=":material/sync_problem:")
+    if saved_rows.empty:
+        st.caption("The initiative no longer exists.")
+    else:
+        saved = saved_rows.iloc[0]
+        saved_scores = latest.alignment[latest.alignment["initiative_id"] == editing]
+        st.markdown("**Your edit beside the saved version**")
+        st.dataframe(_comparison(conflict["row"], conflict["scores"], saved, saved_scores), hide_index=True,
+                     width="stretch", key="initiatives_conflict_table")
+        choices = st.columns(2)
+        if choices[0].button("Save my edit over theirs", key="initiatives_conflict_overwrite", type="primary"):
+            try:
+                if state.actor() is None:
+                    raise PortfolioLensError("enter your name in the sidebar first")
+                version = state.store().save_initiative(conflict["row"], conflict["scores"], state.actor(),
+                                                        int(saved["version"]))
+            except PortfolioLensError as exc:
+                st.error(f"Not saved: {exc}.", icon=":material/error:")
+            else:
+                st.session_state.pop(CONFLICT_KEY, None)
+                _forget_form()
+                st.session_state["initiatives_flash"] = f"Saved {editing} (version {version}) over the other edit."
+                st.rerun()
+        if choices[1].button("Discard my edit and reload", key="initiatives_conflict_discard"):
+            st.session_state.pop(CONFLICT_KEY, None)
+            _forget_form()
+            st.rerun()
+

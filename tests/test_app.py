@@ -140,7 +140,7 @@ def edit_form(app: AppTest, initiative_id: str) -> AppTest:
 
 def test_edit_refuses_unjustified_ten(workspace):
     app = edit_form(start_app(), "INI-002")
-    app.number_input(key="initiatives_form_INI-002_1_score_cx").set_value(10.0)
+    app.number_input(key="initiatives_form_INI-002_score_cx").set_value(10.0)
     app.get("form_submit_button")[0].click().run()
     errors = " ".join(e.value for e in app.error)
     assert "needs a justification" in errors
@@ -149,8 +149,8 @@ def test_edit_refuses_unjustified_ten(workspace):
 
 def test_edit_saves_justified_ten(workspace):
     app = edit_form(start_app(), "INI-002")
-    app.number_input(key="initiatives_form_INI-002_1_score_cx").set_value(10.0)
-    app.text_input(key="initiatives_form_INI-002_1_note_cx").input("Moves the NPS key result by ten points")
+    app.number_input(key="initiatives_form_INI-002_score_cx").set_value(10.0)
+    app.text_input(key="initiatives_form_INI-002_note_cx").input("Moves the NPS key result by ten points")
     app.get("form_submit_button")[0].click().run()
     assert not app.error, [e.value for e in app.error]
     assert "Saved INI-002 (version 2)." in " ".join(s.value for s in app.success)
@@ -293,3 +293,28 @@ def test_opening_why_selects_nothing(workspace):
     assert selected is None
     app.switch_page("app_pages/prioritize.py").run()
     assert not [m for m in app.markdown if m.value.startswith("**Selected:")]
+
+
+def test_edit_conflict_shows_both_versions(workspace, tmp_path):
+    from portfolio.models import InitiativeRow
+
+    app = edit_form(start_app(), "INI-002")
+    # Someone else saves INI-002 while this form is open: the app's own connection stands in for their session.
+    from ui import state as ui_state
+
+    store = ui_state.get_store(str(workspace / "workspace.duckdb"), str(DEMO))
+    saved = store.read().initiatives.set_index("initiative_id").loc["INI-002"]
+    store.save_initiative(InitiativeRow(initiative_id="INI-002", name="Renamed by Lee", segment=saved["segment"],
+                                        cost=f"{saved['cost'] / 100:.2f}", sponsor=saved["sponsor"]),
+                          [], "Lee Park", int(saved["version"]))
+
+    app.text_input(key="initiatives_form_INI-002_name").input("Renamed by Dana")
+    app.get("form_submit_button")[0].click().run()
+    assert "changed by Lee Park" in " ".join(w.value for w in app.warning)
+    table = next(frame.value for frame in app.dataframe if "your edit" in frame.value.columns).set_index("field")
+    assert table.loc["name", "your edit"] == "Renamed by Dana"
+    assert table.loc["name", "saved now"] == "Renamed by Lee"
+
+    app.button(key="initiatives_conflict_overwrite").click().run()
+    assert "over the other edit" in " ".join(s.value for s in app.success)
+    assert store.read().initiatives.set_index("initiative_id").loc["INI-002", "name"] == "Renamed by Dana"

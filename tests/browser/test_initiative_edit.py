@@ -29,7 +29,7 @@ def edit_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def form_field(page: Page, initiative: str, field: str) -> Locator:
-    """Return the form widget keyed ``initiatives_form_<id>_<version>_<field>``, whatever the version."""
+    """Return the form widget keyed ``initiatives_form_<id>_<field>``."""
     return page.locator(f'[class*="st-key-initiatives_form_{initiative}_"][class*="_{field}"]')
 
 
