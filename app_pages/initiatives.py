@@ -100,7 +100,10 @@ def _money_text(column: str) -> str:
 
 # The form is keyed by initiative only, so that someone else's commit (which redraws the page) does not
 # reset what this person is typing; the version it started from is remembered for the conflict check.
-form_key = f"initiatives_form_{editing}"
+# Forgetting a form gives it a new generation: new widget keys, because the browser would otherwise send
+# the old typed values back for the old keys.
+generation = st.session_state.get(f"initiatives_generation_{editing}", 0)
+form_key = f"initiatives_form_{editing}" + (f"_{generation}" if generation else "")
 base_version = st.session_state.setdefault(f"{form_key}_base_version", int(_value("version", 0)))
 
 
@@ -108,6 +111,7 @@ def _forget_form() -> None:
     """Drop the form's typed values and base version, so that it shows the saved initiative again."""
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(form_key)]:
         del st.session_state[key]
+    st.session_state[f"initiatives_generation_{editing}"] = generation + 1
 
 
 with st.form(form_key, enter_to_submit=False):
