@@ -17,8 +17,9 @@ result = current.baseline
 currency = current.currency
 
 st.title("Decisions")
-st.caption("Fund and fund regardless force an initiative above its funding line (must fund); defer and reject "
-           "force it out. Withdrawing a decision restores the flags it changed. Every decision is logged with "
+st.caption("Fund and fund regardless both force an initiative above its funding line (must fund); fund "
+           "regardless records that it is funded despite low alignment, for its urgency. Defer and reject force it "
+           "out. Withdrawing a decision restores the flags it changed. Every decision is logged with "
            "who and when.")
 
 flash = st.session_state.pop("decisions_flash", None)
@@ -39,7 +40,7 @@ row = state.row_of(current, choice)
 item = result.iloc[row]
 active = current.decisions[current.decisions["initiative_id"] == choice]
 st.text(f"{item['segment']} · {money(item['cost'], currency)} · rank {item['rank']} · "
-        f"{funding_status(result.iloc[[row]])[0]}")
+        f"{funding_status(result.iloc[[row]])[0]} (under the committed weights, not your what-if)")
 if not active.empty:
     record = active.iloc[0]
     st.info(f"Current decision: {DECISIONS[record['decision']]}, by {literal(record['decided_by'])} at "

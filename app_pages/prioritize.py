@@ -226,9 +226,10 @@ with main:
     st.subheader("Ranked lists and funding lines")
     # Only the open tab's list is built and sent: a hidden list costs as much as a shown one, and switching
     # tabs reruns the page to build the one that opens.
-    tabs = st.tabs([f"{literal(s.segment)} ({s.count})" for s in funding], key="prioritize_segment_tabs",
+    listed = [s for s in funding if s.count]
+    tabs = st.tabs([f"{literal(s.segment)} ({s.count})" for s in listed], key="prioritize_segment_tabs",
                    on_change="rerun")
-    for tab, summary_of_segment in zip(tabs, funding, strict=True):
+    for tab, summary_of_segment in zip(tabs, listed, strict=True):
         if tab.open is False:
             continue
         with tab:
@@ -248,7 +249,7 @@ with main:
             ranked = ranked_segment(result, segment, current.baseline)
             table = pd.DataFrame({
                 "rank": ranked["rank"],
-                "moved": pd.array([None if v == 0 else int(v) for v in ranked["rank_change"]], dtype="Int64"),
+                "moved": [f"{int(v):+d}" if v else "" for v in ranked["rank_change"]],
                 "initiative_id": ranked["initiative_id"],
                 "name": ranked["name"], "cost": ranked["cost"] / 100,
                 "running_total": ranked["running_total"].astype("Float64") / 100,
@@ -262,7 +263,8 @@ with main:
                 key=f"prioritize_list_{segment}",
                 on_select="rerun", selection_mode="single-row", column_config={
                     "rank": st.column_config.NumberColumn("Rank", format="%d"),
-                    "moved": st.column_config.NumberColumn("Moved", format="%+d", help="Positive: moved up"),
+                    "moved": st.column_config.TextColumn("Moved", help="Places moved against the committed weights; "
+                                                                      "+ is up"),
                     "initiative_id": "ID", "name": "Initiative", "cost": money_column("Cost", currency),
                     "running_total": money_column("Running total", currency,
                                                   "Cost counted by the funding line, in funding order"),

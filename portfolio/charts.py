@@ -191,15 +191,15 @@ def quadrant_figure(
 def unscored_figure(result: pd.DataFrame, segments: list[str] | tuple[str, ...], currency: str,
                     height: int = 560, labels: pd.DataFrame | None = None) -> go.Figure:
     """Initiatives without SAI, by segment against urgency: the strip beside the quadrant."""
-    rows = result[result["sai"].isna()]
+    unscored = result[result["sai"].isna()]
     colours = segment_colours(segments)
-    scatter = go.Scattergl if len(rows) > WEBGL_THRESHOLD else go.Scatter
+    # Only segments that have initiatives here get a column.
+    shown = [s for s in segments if (unscored["segment"] == s).any()]
+    scatter = go.Scattergl if len(unscored) > WEBGL_THRESHOLD else go.Scatter
     max_cost = float(result["cost"].max()) if len(result) else 1.0
     figure = go.Figure()
-    for segment in segments:
-        part = rows[rows["segment"] == segment]
-        if part.empty:
-            continue
+    for column, segment in enumerate(shown):
+        part = unscored[unscored["segment"] == segment]
         funded = part["funded"].fillna(False).to_numpy(dtype=bool)
         for mask, fill in ((funded, colours[segment]), (~funded, "rgba(255,255,255,0.6)")):
             rows = part[mask]
@@ -208,7 +208,7 @@ def unscored_figure(result: pd.DataFrame, segments: list[str] | tuple[str, ...],
             sizes, reference = _bubble_sizes(rows["cost"].to_numpy(), max_cost, max_px=30)
             jitter = (rows["rank"].to_numpy() % 7 - 3) * 0.05
             figure.add_trace(scatter(
-                x=np.full(len(rows), segments.index(segment)) + jitter,
+                x=np.full(len(rows), column) + jitter,
                 y=rows["urgency"].to_numpy(), mode="markers", name=escape(segment), showlegend=False,
                 marker=dict(size=sizes, sizemode="area", sizeref=reference, sizemin=4, color=fill,
                             line=dict(color=colours[segment], width=2)),
@@ -216,8 +216,8 @@ def unscored_figure(result: pd.DataFrame, segments: list[str] | tuple[str, ...],
             ))
     figure.update_layout(
         height=height, font=FONT, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
-        xaxis=dict(tickvals=list(range(len(segments))), ticktext=[escape(s) for s in segments],
-                   range=[-0.6, len(segments) - 0.4], title="No SAI yet"),
+        xaxis=dict(tickvals=list(range(len(shown))), ticktext=[escape(s) for s in shown],
+                   range=[-0.6, len(shown) - 0.4], title="No SAI yet"),
         yaxis=dict(title="Urgency score (0–100)", range=[-2, 102], gridcolor="#eee"),
         clickmode="event+select", dragmode="pan",
     )

@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                                   "instances share (default: $PORTFOLIO_LENS_DB, else one file per portfolio under "
                                   "~/.local/share/portfolio-lens, or $PORTFOLIO_LENS_HOME)")
     app.add_argument("--port", type=int, help="port to serve on (default: Streamlit's, 8501)")
+    app.add_argument("--address", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for every "
+                          "interface, for a deployment with sign-in)")
 
     validate = commands.add_parser("validate", help="list every problem of a canonical portfolio")
     validate.add_argument("path", type=Path, help="folder of canonical CSV files or an .xlsx workbook")
@@ -154,13 +157,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PortfolioLensError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader (for example `head`) stopped early; that is not an error of ours. Python would
+        # otherwise report the pipe again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         print(f"error: {exc.strerror or exc} ({exc.filename or 'file'})", file=sys.stderr)
         return 1
-    except BrokenPipeError:
-        # The reader (for example `head`) stopped early; that is not an error of ours.
-        sys.stderr.close()
-        return 0
     except KeyboardInterrupt:
         return 130
 
@@ -185,6 +189,8 @@ def run_app(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "streamlit", "run", str(APP_FILE), *SECURITY_FLAGS]
     if args.port:
         command.append(f"--server.port={args.port}")
+    # Local mode gives every session every role, so the default serves this machine only.
+    command.append(f"--server.address={args.address}")
     logger.info("starting %s on %s", APP_FILE, redact(database) if shared else env["PORTFOLIO_LENS_DB"])
     return subprocess.call(command, env=env, cwd=APP_FILE.parent)
 
