@@ -53,7 +53,7 @@ DECISION_FLAGS: dict[str, tuple[bool, bool]] = {
 
 
 class ActionNotAllowedError(PortfolioLensError, PermissionError):
-    """The cycle's status does not allow the action; the message says why and what would."""
+    """The cycle's status does not allow the action; the message gives the reason and the statuses that allow it."""
 
 
 def require_allowed(action: str, status: str) -> None:

@@ -152,7 +152,7 @@ class Settings(BaseModel):
     cycle_status: CycleStatus | None = None
 
 
-# Cap applied to unjustified high scores when the setting says "cap".
+# Cap applied to unjustified high scores when the setting is "cap".
 UNJUSTIFIED_CAP = 8.0
 
 # --- value parsers -----------------------------------------------------------

@@ -109,7 +109,7 @@ _DATA_TABLES = ("theme_versions", "theme_sets", "scenarios", "decisions", "initi
 
 @dataclass(frozen=True)
 class CycleState:
-    """Where the planning cycle stands."""
+    """The planning cycle's name, status, current theme-set version and baseline scenario."""
 
     name: str
     status: str
