@@ -3,7 +3,7 @@
 A cycle (for example FY2027) moves forward through
 draft → themes published → submissions open → submissions closed → decided.
 Themes must be published before submissions open. Every write in the store
-asks :func:`require_allowed` first, so the app and the command line refuse
+calls :func:`require_allowed` first, so the app and the command line refuse
 the same actions with the same reason.
 """
 
