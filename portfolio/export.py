@@ -40,7 +40,13 @@ from portfolio.cycle import DECISIONS
 from portfolio.errors import InvalidPortfolioError
 from portfolio.explain import CRITERION_LABELS
 from portfolio.formatting import money
-from portfolio.funding import SegmentFunding, evaluate, ranked_segment, segment_funding
+from portfolio.funding import (
+    SegmentFunding,
+    evaluate,
+    funding_status,
+    ranked_segment,
+    segment_funding,
+)
 from portfolio.importing import canonical_frames, write_canonical
 from portfolio.models import Portfolio, Problem, format_cents, portfolio_warnings
 from portfolio.reconcile import NO_LINK, Check, alignment_gap, attribute_spend, reconcile
@@ -49,12 +55,6 @@ from portfolio.scoring import QUADRANT_LABELS, ScoringInputs, ScoringParams, pre
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "\x00")
 FORMULA_ESCAPE = "'"
 
-STATUS_FUNDED = "funded"
-STATUS_MUST_FUND = "must fund"
-STATUS_BELOW = "below the line"
-STATUS_FORCED_OUT = "forced out"
-STATUS_NOT_SCORED = "not scored"
-STATUS_NO_ENVELOPE = "no envelope"
 
 # Columns of :func:`report_frame`, in order. Money in integer cents.
 REPORT_COLUMNS: tuple[str, ...] = (
@@ -199,26 +199,6 @@ def build_report(
         warnings=None if warnings is None else tuple(warnings),
         decisions=decisions,
     )
-
-
-def funding_status(frame: pd.DataFrame) -> np.ndarray:
-    """Describe each initiative's place against the funding line: funded, must fund, below the line, ...
-
-    ``frame`` has the columns ``funded``, ``must_fund``, ``force_out`` and
-    ``segment_score`` of :func:`portfolio.funding.evaluate`.
-    """
-    funded = frame["funded"]
-    known = funded.notna().to_numpy()
-    is_funded = funded.fillna(False).to_numpy(dtype=bool)
-    must = frame["must_fund"].to_numpy(dtype=bool)
-    forced_out = frame["force_out"].to_numpy(dtype=bool)
-    scored = frame["segment_score"].notna().to_numpy()
-    return np.select(
-        [forced_out, ~known & must, ~known & ~scored, ~known, must, is_funded],
-        [STATUS_FORCED_OUT, STATUS_MUST_FUND, STATUS_NOT_SCORED, STATUS_NO_ENVELOPE, STATUS_MUST_FUND,
-         STATUS_FUNDED],
-        default=STATUS_BELOW,
-    ).astype(object)
 
 
 def ranked_report_segment(report: Report, segment: str) -> pd.DataFrame:

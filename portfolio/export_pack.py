@@ -19,7 +19,6 @@ import pandas as pd
 from portfolio.charts import quadrant_figure, segment_spend_figure, theme_gap_figure, unscored_figure
 from portfolio.compare import compare_results
 from portfolio.export import (
-    STATUS_FORCED_OUT,
     Reconciliation,
     Report,
     Table,
@@ -37,7 +36,7 @@ from portfolio.export import (
     urgency_weights_table,
 )
 from portfolio.formatting import money
-from portfolio.funding import SegmentFunding, evaluate
+from portfolio.funding import STATUS_FORCED_OUT, SegmentFunding, evaluate
 from portfolio.reconcile import alignment_gap, attribute_spend
 
 

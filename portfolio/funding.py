@@ -209,3 +209,32 @@ def ranked_segment(result: pd.DataFrame, segment: str, baseline: pd.DataFrame | 
         was = funded_before.reindex(rows.index).to_numpy(dtype=bool)
         rows["crossing"] = np.where(now & ~was, "into funding", np.where(was & ~now, "out of funding", ""))
     return rows.drop(columns="_group")
+
+
+# How the pages and exports name an initiative's place against the funding line.
+STATUS_FUNDED = "funded"
+STATUS_MUST_FUND = "must fund"
+STATUS_BELOW = "below the line"
+STATUS_FORCED_OUT = "forced out"
+STATUS_NOT_SCORED = "not scored"
+STATUS_NO_ENVELOPE = "no envelope"
+
+
+def funding_status(frame: pd.DataFrame) -> np.ndarray:
+    """Describe each initiative's place against the funding line: funded, must fund, below the line, ...
+
+    ``frame`` has the columns ``funded``, ``must_fund``, ``force_out`` and
+    ``segment_score`` of :func:`portfolio.funding.evaluate`.
+    """
+    funded = frame["funded"]
+    known = funded.notna().to_numpy()
+    is_funded = funded.fillna(False).to_numpy(dtype=bool)
+    must = frame["must_fund"].to_numpy(dtype=bool)
+    forced_out = frame["force_out"].to_numpy(dtype=bool)
+    scored = frame["segment_score"].notna().to_numpy()
+    return np.select(
+        [forced_out, ~known & must, ~known & ~scored, ~known, must, is_funded],
+        [STATUS_FORCED_OUT, STATUS_MUST_FUND, STATUS_NOT_SCORED, STATUS_NO_ENVELOPE, STATUS_MUST_FUND,
+         STATUS_FUNDED],
+        default=STATUS_BELOW,
+    ).astype(object)

@@ -6,22 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from portfolio.formatting import money_column_format
-
-
-def funding_status(frame: pd.DataFrame) -> list[str]:
-    """Describe each initiative's place against the funding line in words."""
-    labels = []
-    for funded, must, out, score in zip(frame["funded"], frame["must_fund"], frame["force_out"],
-                                        frame["segment_score"], strict=True):
-        if out:
-            labels.append("forced out")
-        elif pd.isna(funded):
-            labels.append("must fund" if must else ("not scored" if pd.isna(score) else "no envelope"))
-        elif funded:
-            labels.append("must fund" if must else "funded")
-        else:
-            labels.append("below the line")
-    return labels
+from portfolio.funding import funding_status  # noqa: F401 - pages import it from here
 
 
 def money_column(label: str, currency: str, help_text: str | None = None):
