@@ -12,6 +12,7 @@ import streamlit as st
 from portfolio.errors import PortfolioLensError
 from portfolio.importing import MAX_FILE_BYTES, read_upload
 from portfolio.models import errors_of, parse_portfolio
+from portfolio.store import default_workspace, is_database_url
 from ui import state
 
 logger = logging.getLogger(__name__)
@@ -124,7 +125,10 @@ if st.button("Make a backup", key="data_backup_button"):
                  icon=":material/badge:")
     else:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-        target = Path(store.path).parent / "backups" / f"{Path(store.path).stem}-{stamp}.duckdb"
+        # A PostgreSQL workspace has no folder of its own: its backups go beside the local workspaces.
+        folder = default_workspace(None).parent if is_database_url(store.path) else Path(store.path).parent
+        stem = "postgresql" if is_database_url(store.path) else Path(store.path).stem
+        target = folder / "backups" / f"{stem}-{stamp}.duckdb"
         try:
             written = store.backup(target, who)
         except PortfolioLensError as exc:
