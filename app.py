@@ -56,7 +56,7 @@ try:
     current = state.view()
 except PortfolioLensError as exc:
     logger.error("cannot open the workspace %s: %s", state.database_label(), exc)
-    st.error(f"The workspace cannot be opened: {exc}", icon=":material/error:")
+    st.error(f"The workspace cannot be opened: {literal(exc)}", icon=":material/error:")
     st.stop()
 
 with st.sidebar:

@@ -40,7 +40,7 @@ def _commit(action, message: str) -> None:
     try:
         action()
     except PortfolioLensError as exc:
-        st.error(f"Not done: {exc}.", icon=":material/block:")
+        st.error(f"Not done: {literal(exc)}.", icon=":material/block:")
         return
     st.session_state["cycle_flash"] = message
     st.rerun()

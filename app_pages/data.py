@@ -14,6 +14,7 @@ from portfolio.importing import MAX_FILE_BYTES, read_upload
 from portfolio.models import errors_of, parse_portfolio
 from portfolio.store import default_workspace, is_database_url
 from ui import state
+from ui.text import literal
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ if upload is not None:
         portfolio, problems = parse_portfolio(tables, source=f"upload: {upload.name}")
     except PortfolioLensError as exc:
         logger.warning("rejected upload %s: %s", upload.name, exc)
-        st.error(f"{upload.name} cannot be loaded: {exc}", icon=":material/error:")
+        st.error(f"{literal(upload.name)} cannot be loaded: {literal(exc)}", icon=":material/error:")
         portfolio, problems = None, []
     errors = errors_of(problems)
     if problems:
@@ -93,10 +94,10 @@ if upload is not None:
             try:
                 store.load(portfolio, who)
             except PortfolioLensError as exc:
-                st.error(f"Not loaded: {exc}.", icon=":material/block:")
+                st.error(f"Not loaded: {literal(exc)}.", icon=":material/block:")
                 st.stop()
             state.reset_params()
-            st.session_state["data_flash"] = f"Loaded {upload.name}."
+            st.session_state["data_flash"] = f"Loaded {literal(upload.name)}."
             st.rerun()
 
 source = info["source"] or ""
@@ -110,9 +111,9 @@ if source and Path(source).exists():
                     raise PortfolioLensError("enter your name in the sidebar first")
                 state.reload_from(Path(source), who)
             except PortfolioLensError as exc:
-                st.error(f"Not reloaded: {exc}", icon=":material/error:")
+                st.error(f"Not reloaded: {literal(exc)}", icon=":material/error:")
             else:
-                st.session_state["data_flash"] = f"Reloaded {source}."
+                st.session_state["data_flash"] = f"Reloaded {literal(source)}."
                 st.rerun()
 
 st.subheader("Back up the workspace")
@@ -132,7 +133,7 @@ if st.button("Make a backup", key="data_backup_button"):
         try:
             written = store.backup(target, who)
         except PortfolioLensError as exc:
-            st.error(f"No backup made: {exc}.", icon=":material/block:")
+            st.error(f"No backup made: {literal(exc)}.", icon=":material/block:")
         else:
             st.success(f"Backup written to {written}.", icon=":material/check_circle:")
             st.download_button("Download the backup", written.read_bytes(), file_name=written.name,

@@ -61,7 +61,7 @@ def _run(action, message: str) -> None:
     try:
         action(who)
     except PortfolioLensError as exc:
-        st.error(f"Not recorded: {exc}.", icon=":material/block:")
+        st.error(f"Not recorded: {literal(exc)}.", icon=":material/block:")
         return
     st.session_state["decisions_flash"] = message
     st.rerun()

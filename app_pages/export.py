@@ -13,6 +13,7 @@ from portfolio.export import Report, build_report, canonical_zip, csv_bytes, por
 from portfolio.export_pack import html_pack
 from portfolio.export_xlsx import xlsx_bytes
 from ui import state
+from ui.text import literal
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ try:
     exported = portfolio_with_params(current.portfolio, what_if)
 except PortfolioLensError as exc:
     logger.warning("canonical export rejected: %s", exc)
-    st.warning(f"The canonical files cannot be built from these weights: {exc}.", icon=":material/warning:")
+    st.warning(f"The canonical files cannot be built from these weights: {literal(exc)}.", icon=":material/warning:")
     exported = None
 st.caption("The portfolio as canonical CSV files in one .zip, raw values and no formula escaping, with the "
            "weights, envelopes and thresholds above written into it. The Data page loads the .zip again.")

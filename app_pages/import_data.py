@@ -14,6 +14,7 @@ from portfolio.errors import PortfolioLensError
 from portfolio.models import CRITERIA, DEFAULT_LENSES, errors_of, parse_portfolio
 from portfolio.reimport import MISSING_ACTIONS, ReimportPlan, apply_reimport, diff_reimport
 from ui import state
+from ui.text import literal
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ if not canonical:
                     sheet=sheet))
         except PortfolioLensError as exc:
             logger.warning("Rejected upload %s: %s", file_name, exc)
-            st.error(f"{file_name} cannot be read: {exc}", icon=":material/error:")
+            st.error(f"{literal(file_name)} cannot be read: {literal(exc)}", icon=":material/error:")
             st.stop()
         st.session_state[TABLE_KEY] = (read_key, table)
 
@@ -303,7 +304,7 @@ if not canonical and profile is None:
         profile = mapping.build_profile("unsaved", fields, reader=reader_options, money=money, dates=dates,
                                         settings={"currency": currency}, lenses=lenses)
     except PortfolioLensError as exc:
-        st.error(f"The mapping is not complete yet: {exc}", icon=":material/edit:")
+        st.error(f"The mapping is not complete yet: {literal(exc)}", icon=":material/edit:")
         st.stop()
 
     with st.expander("Save this mapping as a profile"):
@@ -342,7 +343,7 @@ if st.button("Check the import", type="primary" if check_result is None else "se
     except PortfolioLensError as exc:
         logger.warning("Import of %s rejected: %s", file_name, exc)
         done()
-        st.error(f"{file_name} cannot be imported: {exc}", icon=":material/error:")
+        st.error(f"{literal(file_name)} cannot be imported: {literal(exc)}", icon=":material/error:")
         st.stop()
     done()
     st.session_state[CHECKED_KEY] = check_result
@@ -448,7 +449,7 @@ if mode == modes[0]:
             result = apply_reimport(store, portfolio, ReimportPlan(diff, action, mark_status), actor)
         except PortfolioLensError as exc:
             logger.warning("Re-import of %s not committed: %s", file_name, exc)
-            st.error(f"Nothing was committed: {exc}", icon=":material/error:")
+            st.error(f"Nothing was committed: {literal(exc)}", icon=":material/error:")
         else:
             state.reset_params()
             st.session_state.pop(CHECKED_KEY, None)
@@ -470,7 +471,7 @@ else:
             store.load(portfolio, actor)
         except PortfolioLensError as exc:
             logger.warning("Replacement by %s not committed: %s", file_name, exc)
-            st.error(f"Nothing was committed: {exc}", icon=":material/error:")
+            st.error(f"Nothing was committed: {literal(exc)}", icon=":material/error:")
         else:
             state.reset_params()
             st.session_state.pop(CHECKED_KEY, None)

@@ -184,12 +184,12 @@ if submitted:
             st.error(f"{field}: {error['msg'].removeprefix('Value error, ')}", icon=":material/error:")
     except ConflictError as exc:
         if is_new:
-            st.error(f"Not saved: {exc}.", icon=":material/error:")
+            st.error(f"Not saved: {literal(exc)}.", icon=":material/error:")
         else:
             # Keep the edit: the section below shows it beside the saved version and lets the user choose.
             st.session_state[CONFLICT_KEY] = {"row": row, "scores": scores, "message": str(exc)}
     except PortfolioLensError as exc:
-        st.error(f"Not saved: {exc}.", icon=":material/error:")
+        st.error(f"Not saved: {literal(exc)}.", icon=":material/error:")
     else:
         _forget_form()
         st.session_state["initiatives_saved_id"] = row.initiative_id
@@ -246,7 +246,7 @@ if conflict is not None and conflict["row"].initiative_id == editing:
                 version = state.store().save_initiative(conflict["row"], conflict["scores"], state.actor(),
                                                         int(saved["version"]))
             except PortfolioLensError as exc:
-                st.error(f"Not saved: {exc}.", icon=":material/error:")
+                st.error(f"Not saved: {literal(exc)}.", icon=":material/error:")
             else:
                 st.session_state.pop(CONFLICT_KEY, None)
                 _forget_form()

@@ -35,6 +35,7 @@ from portfolio.robustness import (
 from portfolio.scoring import ScoringParams, sai_notice
 from ui import state
 from ui.tables import money_column, score_column
+from ui.text import literal
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ try:
     optimization = _optimize(current, current.version, params_json, objective)
 except OptimizationError as exc:
     logger.error("optimizer failed on data version %s: %s", current.version, exc)
-    st.error(f"The optimizer failed: {exc}", icon=":material/error:")
+    st.error(f"The optimizer failed: {literal(exc)}", icon=":material/error:")
     st.stop()
 
 for needer, needed in optimization.unmet:

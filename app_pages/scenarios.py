@@ -12,6 +12,7 @@ from portfolio.funding import evaluate, segment_funding
 from portfolio.reconcile import NO_LINK, attribute_spend
 from ui import state
 from ui.tables import money_column
+from ui.text import literal
 
 current = state.view()
 store = state.store()
@@ -37,7 +38,7 @@ def _run(action, message: str) -> None:
     try:
         action(who)
     except PortfolioLensError as exc:
-        st.error(f"Not done: {exc}.", icon=":material/block:")
+        st.error(f"Not done: {literal(exc)}.", icon=":material/block:")
         return
     st.session_state["scenarios_flash"] = message
     st.rerun()
@@ -59,7 +60,7 @@ if submitted:
                 expected = None
         store.save_scenario(name, what_if, who, note, expected_version=expected)
 
-    _run(_save, f"Saved scenario \u201c{name.strip()}\u201d.")
+    _run(_save, f"Saved scenario \u201c{literal(name.strip())}\u201d.")
 
 saved = store.scenarios()
 st.subheader(f"Saved scenarios ({len(saved)})")
@@ -77,16 +78,17 @@ if row[0].button("Load into Prioritize", key="scenarios_load"):
     params, _ = store.scenario(chosen)
     state.set_params(params)
     state.clear_widgets()
-    st.session_state["scenarios_flash"] = f"Loaded \u201c{chosen}\u201d: Prioritize now shows its weights."
+    st.session_state["scenarios_flash"] = f"Loaded \u201c{literal(chosen)}\u201d: Prioritize now shows its weights."
     st.rerun()
 if row[1].button("Commit as the cycle's baseline", key="scenarios_commit"):
-    _run(lambda who: store.commit_baseline(chosen, who), f"\u201c{chosen}\u201d is now the cycle's baseline.")
+    _run(lambda who: store.commit_baseline(chosen, who), f"\u201c{literal(chosen)}\u201d is now the cycle's baseline.")
 if row[2].button("Delete", key="scenarios_delete"):
-    _run(lambda who: store.delete_scenario(chosen, who), f"Deleted \u201c{chosen}\u201d.")
+    _run(lambda who: store.delete_scenario(chosen, who), f"Deleted \u201c{literal(chosen)}\u201d.")
 with row[3].popover("Rename"):
     new_name = st.text_input("New name", key="scenarios_rename_to")
     if st.button("Rename", key="scenarios_rename"):
-        _run(lambda who: store.rename_scenario(chosen, new_name, who), f"Renamed to \u201c{new_name.strip()}\u201d.")
+        _run(lambda who: store.rename_scenario(chosen, new_name, who),
+             f"Renamed to \u201c{literal(new_name.strip())}\u201d.")
 
 st.subheader("Compare two scenarios")
 options = ["(committed weights)", *names]

@@ -318,3 +318,13 @@ def test_edit_conflict_shows_both_versions(workspace, tmp_path):
     app.button(key="initiatives_conflict_overwrite").click().run()
     assert "over the other edit" in " ".join(s.value for s in app.success)
     assert store.read().initiatives.set_index("initiative_id").loc["INI-002", "name"] == "Renamed by Dana"
+
+
+def test_scenario_name_is_escaped_in_messages(workspace):
+    app = sign_in(start_app())
+    app.switch_page("app_pages/scenarios.py").run()
+    app.text_input(key="scenarios_new_name").input("**bold** [link](x)")
+    app.get("form_submit_button")[0].click().run()
+    message = " ".join(s.value for s in app.success)
+    # Markdown punctuation arrives backslash-escaped, so the page shows the name as typed.
+    assert r"\*\*bold\*\* \[link\]\(x\)" in message
