@@ -22,7 +22,7 @@ st.set_page_config(page_title="Portfolio Lens", page_icon=":material/target:", l
 # pages directory of its older multipage API and runs a deep-linked first session
 # without this entry point.
 PAGES = Path(__file__).resolve().parent / "app_pages"
-# Where sign-in is configured, nobody sees anything of the portfolio before signing in, not even the page list.
+# Where sign-in is configured, a signed-out visitor sees nothing of the portfolio, not even the page list.
 signed_out = state.auth_configured() and not st.user.is_logged_in
 navigation = st.navigation({
     "Decide": [

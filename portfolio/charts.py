@@ -98,6 +98,25 @@ def _bubble_sizes(cost: np.ndarray, max_cost: float, max_px: float = 46.0) -> tu
     return sizes, reference
 
 
+def draw_quadrant_frame(figure: go.Figure, params: ScoringParams, height: int) -> None:
+    """Add the threshold lines, the four quadrant labels, the axes and the legend to a quadrant figure."""
+    tau_a, tau_u = params.alignment_threshold, params.urgency_threshold
+    figure.add_shape(type="line", x0=tau_a, x1=tau_a, y0=0, y1=100, line=dict(color="#888", dash="dash"))
+    figure.add_shape(type="line", x0=0, x1=100, y0=tau_u, y1=tau_u, line=dict(color="#888", dash="dash"))
+    corners = (("fund_now", 99, 99, "right", "top"), ("can_wait", 99, 1, "right", "bottom"),
+               ("fund_regardless", 1, 99, "left", "top"), ("challenge", 1, 1, "left", "bottom"))
+    for key, x, y, xanchor, yanchor in corners:
+        figure.add_annotation(x=x, y=y, text=f"<b>{QUADRANT_LABELS[key]}</b>", showarrow=False,
+                              xanchor=xanchor, yanchor=yanchor, font=dict(color="#555", size=14))
+    figure.update_layout(
+        height=height, font=FONT, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
+        xaxis=dict(title="Alignment: Strategic Alignment Index (0–100)", range=[-2, 102], gridcolor="#eee",
+                   zeroline=False),
+        yaxis=dict(title="Urgency score (0–100)", range=[-2, 102], gridcolor="#eee", zeroline=False),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, title=None),
+    )
+
+
 def quadrant_figure(
     result: pd.DataFrame,
     params: ScoringParams,
@@ -169,22 +188,8 @@ def quadrant_figure(
             customdata=_hover_frame(rows, currency, labels), hovertemplate=HOVER,
         ))
 
-    tau_a, tau_u = params.alignment_threshold, params.urgency_threshold
-    figure.add_shape(type="line", x0=tau_a, x1=tau_a, y0=0, y1=100, line=dict(color="#888", dash="dash"))
-    figure.add_shape(type="line", x0=0, x1=100, y0=tau_u, y1=tau_u, line=dict(color="#888", dash="dash"))
-    corners = (("fund_now", 99, 99, "right", "top"), ("can_wait", 99, 1, "right", "bottom"),
-               ("fund_regardless", 1, 99, "left", "top"), ("challenge", 1, 1, "left", "bottom"))
-    for key, x, y, xanchor, yanchor in corners:
-        figure.add_annotation(x=x, y=y, text=f"<b>{QUADRANT_LABELS[key]}</b>", showarrow=False,
-                              xanchor=xanchor, yanchor=yanchor, font=dict(color="#555", size=14))
-    figure.update_layout(
-        height=height, font=FONT, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
-        xaxis=dict(title="Alignment: Strategic Alignment Index (0–100)", range=[-2, 102], gridcolor="#eee",
-                   zeroline=False),
-        yaxis=dict(title="Urgency score (0–100)", range=[-2, 102], gridcolor="#eee", zeroline=False),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, title=None),
-        clickmode="event+select", dragmode="pan",
-    )
+    draw_quadrant_frame(figure, params, height)
+    figure.update_layout(clickmode="event+select", dragmode="pan")
     return figure
 
 
@@ -488,19 +493,5 @@ def robustness_quadrant_figure(frame: pd.DataFrame, params: ScoringParams, curre
             hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]} · %{customdata[2]} · %{customdata[3]}"
                           "<br>Funded in %{customdata[4]} of samples · now %{customdata[5]}<extra></extra>",
         ))
-    tau_a, tau_u = params.alignment_threshold, params.urgency_threshold
-    figure.add_shape(type="line", x0=tau_a, x1=tau_a, y0=0, y1=100, line=dict(color="#888", dash="dash"))
-    figure.add_shape(type="line", x0=0, x1=100, y0=tau_u, y1=tau_u, line=dict(color="#888", dash="dash"))
-    corners = (("fund_now", 99, 99, "right", "top"), ("can_wait", 99, 1, "right", "bottom"),
-               ("fund_regardless", 1, 99, "left", "top"), ("challenge", 1, 1, "left", "bottom"))
-    for key, x, y, xanchor, yanchor in corners:
-        figure.add_annotation(x=x, y=y, text=f"<b>{QUADRANT_LABELS[key]}</b>", showarrow=False,
-                              xanchor=xanchor, yanchor=yanchor, font=dict(color="#555", size=14))
-    figure.update_layout(
-        height=height, font=FONT, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
-        xaxis=dict(title="Alignment: Strategic Alignment Index (0–100)", range=[-2, 102], gridcolor="#eee",
-                   zeroline=False),
-        yaxis=dict(title="Urgency score (0–100)", range=[-2, 102], gridcolor="#eee", zeroline=False),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, title=None),
-    )
+    draw_quadrant_frame(figure, params, height)
     return figure

@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="value to maximize: the total segment score (default), or segment score × cost")
     optimizer.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
 
-    backup = commands.add_parser("backup", help="copy a workspace database while no app holds it")
+    backup = commands.add_parser("backup", help="copy a workspace database that no running app has open")
     backup.add_argument("db", type=Path, help="the workspace database file")
     backup.add_argument("out", type=Path, help="the backup file to write")
 
@@ -244,18 +244,7 @@ def run_score(args: argparse.Namespace) -> int:
     rows, notice = score_rows(args.path, args.theme_weight)
     if notice:
         print(f"notice: {notice}", file=sys.stderr)
-    if args.format == "json":
-        json.dump(rows, sys.stdout, indent=1)
-        sys.stdout.write("\n")
-        return 0
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(RESULT_COLUMNS)
-    for row in rows:
-        writer.writerow([
-            row["initiative_id"], row["segment"], _format_number(row["sai"]), _format_number(row["urgency"]),
-            _format_number(row["segment_score"]), row["rank"], row["quadrant"] or "",
-            "" if row["funded"] is None else ("true" if row["funded"] else "false"),
-        ])
+    _print_records(rows, RESULT_COLUMNS, args.format)
     return 0
 
 
@@ -293,15 +282,20 @@ def run_compare(args: argparse.Namespace) -> int:
             "funded_after": None if pd.isna(row.funded_after) else bool(row.funded_after),
             "orphaned": bool(row.orphaned),
         })
-    if args.format == "json":
+    _print_records(records, COMPARE_COLUMNS, args.format)
+    return 0
+
+
+def _print_records(records: list[dict], columns: Sequence[str], output_format: str) -> None:
+    """Print rows as JSON (an array of objects, null for empty) or as CSV with a header row."""
+    if output_format == "json":
         json.dump(records, sys.stdout, indent=1)
         sys.stdout.write("\n")
-        return 0
+        return
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(COMPARE_COLUMNS)
+    writer.writerow(columns)
     for record in records:
-        writer.writerow([_csv_cell(record[column]) for column in COMPARE_COLUMNS])
-    return 0
+        writer.writerow([_csv_cell(record[column]) for column in columns])
 
 
 def _csv_cell(value: object) -> str:
@@ -343,14 +337,7 @@ def run_optimize(args: argparse.Namespace) -> int:
          "funded_optimal": None if pd.isna(row.funded_optimal) else bool(row.funded_optimal)}
         for row in optimization.frame[list(OPTIMIZE_COLUMNS)].itertuples(index=False)
     ]
-    if args.format == "json":
-        json.dump(records, sys.stdout, indent=1)
-        sys.stdout.write("\n")
-        return 0
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(OPTIMIZE_COLUMNS)
-    for record in records:
-        writer.writerow([_csv_cell(record[column]) for column in OPTIMIZE_COLUMNS])
+    _print_records(records, OPTIMIZE_COLUMNS, args.format)
     return 0
 
 

@@ -20,7 +20,7 @@ STATUS_LABELS: dict[str, str] = {
     "decided": "Decided",
 }
 
-# Which statuses allow each action. New OKRs can land in any status, so a new
+# The statuses that allow each action. New OKRs can land in any status, so a new
 # theme-set version is always allowed; everything else follows the cycle.
 ALLOWED: dict[str, tuple[str, ...]] = {
     "edit themes": STATUSES,

@@ -39,7 +39,7 @@ class Part:
 
 @dataclass(frozen=True)
 class Explanation:
-    """A score and its parts; ``total`` is NaN and ``reason`` says why when the score is undefined."""
+    """A score and its parts. When the score is undefined, ``total`` is NaN and ``reason`` gives the cause."""
 
     title: str
     total: float
@@ -95,7 +95,11 @@ def explain(inputs: ScoringInputs, params: ScoringParams, row: int, theme_names:
         labels.append(theme_names.get(theme, theme))
         formulas.append(f"weight {share * 100:.1f} % × score {score:g} × 10")
         values.append(share * score * 10)
-    reason = None if weights else ("no themes yet" if not inputs.theme_ids else "every theme weight is zero")
+    reason = None
+    if not inputs.theme_ids:
+        reason = "no themes yet"
+    elif not weights:
+        reason = "every theme weight is zero"
     explanations = [_explanation("Strategic Alignment Index (SAI)", labels, formulas, values, sai, reason)]
 
     total = sum(params.urgency.values())

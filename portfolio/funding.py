@@ -211,7 +211,7 @@ def ranked_segment(result: pd.DataFrame, segment: str, baseline: pd.DataFrame | 
     return rows.drop(columns="_group")
 
 
-# How the pages and exports name an initiative's place against the funding line.
+# Labels for an initiative's place against the funding line, shared by the pages and the exports.
 STATUS_FUNDED = "funded"
 STATUS_MUST_FUND = "must fund"
 STATUS_BELOW = "below the line"

@@ -3,7 +3,7 @@
 A canonical portfolio is a folder of CSV files (UTF-8, comma, header row) or
 one ``.xlsx`` workbook whose sheets have the same names. Readers return
 :class:`portfolio.models.RawTable` objects holding every cell as text, so
-that validation sees exactly what the file holds. Foreign exports go through
+that validation checks exactly what the file contains. Foreign exports go through
 mapping profiles in :mod:`portfolio.mapping` first.
 """
 
@@ -87,7 +87,7 @@ def read_csv_table(data: bytes, label: str) -> RawTable:
         for cell in row:
             if len(cell) > MAX_CELL_CHARS:
                 raise InvalidPortfolioError(
-                    f"{label}, row {number}: a cell holds {len(cell):,} characters, over the limit of "
+                    f"{label}, row {number}: a cell contains {len(cell):,} characters, over the limit of "
                     f"{MAX_CELL_CHARS:,}; check for a missing closing quote")
     return RawTable(label=label, frame=_frame(header, numbered))
 
@@ -168,7 +168,7 @@ def read_tables(path: Path) -> dict[str, RawTable]:
                 _check_size(file.stat().st_size, file.name)
                 tables[name] = read_csv_table(file.read_bytes(), file.name)
         if not tables:
-            raise InvalidPortfolioError(f"{path} holds none of the canonical files (themes.csv, "
+            raise InvalidPortfolioError(f"{path} contains none of the canonical files (themes.csv, "
                                         "initiatives.csv, alignment.csv, ...)")
         return tables
     _check_size(path.stat().st_size, path.name)
@@ -219,7 +219,7 @@ def _read_zip(data: bytes, label: str) -> dict[str, RawTable]:
             _check_size(info.file_size, info.filename)
             tables[stem] = read_csv_table(archive.read(info), Path(info.filename).name)
     if not tables:
-        raise InvalidPortfolioError(f"{label} holds none of the canonical CSV files")
+        raise InvalidPortfolioError(f"{label} contains none of the canonical CSV files")
     return tables
 
 

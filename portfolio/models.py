@@ -378,7 +378,7 @@ class InitiativeRow(BaseModel):
 
 
 class AlignmentRow(BaseModel):
-    """How strongly one initiative serves one theme, 0–10."""
+    """One alignment score: how strongly an initiative serves a theme, 0–10."""
 
     model_config = ConfigDict(extra="ignore")
 

@@ -96,7 +96,7 @@ class ScoringInputs:
 
     Rows follow the initiatives file. ``alignment`` is dense (initiatives ×
     themes) with the effective scores: unjustified high scores capped at 8 when
-    the portfolio's setting is ``cap``. ``alignment_milli`` holds the same
+    the portfolio's setting is ``cap``. ``alignment_milli`` contains the same
     scores as exact integers (score × 1000) in sparse form for the attribution
     of spend.
     """

@@ -216,7 +216,7 @@ class Store:
             cursor.close()
 
     def info(self) -> dict[str, str | None]:
-        """Return where the portfolio came from, when and by whom it was loaded, and the edit count."""
+        """Return the portfolio's source, its load time and loader, and the number of edits since."""
         cursor = self.cursor()
         try:
             rows = dict(cursor.execute("SELECT key, value FROM meta").fetchall())
@@ -853,9 +853,9 @@ class Store:
     def record_decision(self, initiative_id: str, decision: str, rationale: str, who: str | Actor) -> None:
         """Record the committee's decision on an initiative and set its must_fund / force_out flags.
 
-        A new decision replaces an active one; the flags it changed are the
-        ones the first active decision found, so withdrawing always restores
-        the flags from before any decision.
+        A new decision replaces an active one. Every decision keeps the flags
+        that were set before the first of them, so withdrawing restores the
+        flags from before any decision.
         """
         actor = as_actor(who)
         require_permission(actor, "record decision")

@@ -299,7 +299,7 @@ def test_edit_conflict_shows_both_versions(workspace, tmp_path):
     from portfolio.models import InitiativeRow
 
     app = edit_form(start_app(), "INI-002")
-    # Someone else saves INI-002 while this form is open: the app's own connection stands in for their session.
+    # Someone else saves INI-002 while this form is open: the app's own connection acts as their session.
     from ui import state as ui_state
 
     store = ui_state.get_store(str(workspace / "workspace.duckdb"), str(DEMO))

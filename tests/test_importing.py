@@ -359,7 +359,7 @@ def test_read_upload_zip_without_csv_rejected() -> None:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("readme.txt", "nothing here")
 
-    with pytest.raises(InvalidPortfolioError, match="holds none of the canonical CSV files"):
+    with pytest.raises(InvalidPortfolioError, match="contains none of the canonical CSV files"):
         read_upload("portfolio.zip", buffer.getvalue())
 
 

@@ -180,7 +180,7 @@ def following() -> bool:
 
 
 def params(current: View) -> ScoringParams:
-    """Return the what-if parameters this session sees: the presenter's while following, else its own.
+    """Return the what-if parameters of this session: the presenter's while following, else its own.
 
     Its own are reset to the committed ones when the data changed shape.
     """
@@ -237,7 +237,7 @@ def _role_map(path: str | None) -> RoleMap:
 
 
 def actor() -> Actor | None:
-    """Return who is acting in this session, or None when nobody has signed in or given a name.
+    """Return who is acting in this session, or None before sign-in or before a name is given.
 
     With sign-in configured, the signed-in user with roles from the role file;
     in local mode, the name typed in the sidebar with every role.

@@ -83,7 +83,7 @@ def test_three_browsers_lose_no_update(shared_home: tuple[str, Path], browser: B
     for page in pages.values():
         page.context.close()
 
-    # A fourth person opens the initiative afresh and sees every change.
+    # A fourth person opens the initiative afresh: every change is there.
     checker = browser.new_context(viewport=VIEWPORT).new_page()
     open_form(checker, url, "Checker")
     assert refused == 2
