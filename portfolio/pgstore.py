@@ -70,9 +70,18 @@ _DATETIME_OIDS = {1082, 1114}
 _TEXT_OIDS = {25, 1042, 1043}
 
 
+# "scheme://user:password@" anywhere in a text, for values that do not parse as one URL.
+_USER_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@\s]*@")
+
+
 def redact(url: str) -> str:
     """Return ``url`` without its password, for messages, logs and cache keys."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _USER_PASSWORD.sub(r"\1@", url)
+    if not parts.scheme or not parts.netloc:
+        return _USER_PASSWORD.sub(r"\1@", url)
     netloc = parts.netloc
     if "@" in netloc:
         credentials, _, host = netloc.rpartition("@")

@@ -787,3 +787,19 @@ def test_two_app_instances_share_edits(postgres_url: str, tmp_path: Path, browse
         assert (row["name"], row["version"], row["updated_by"]) == (new_name, 2, "Instance A")
     finally:
         check.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("postgresql://lens:s3cret@db.internal:5432/lens", "postgresql://lens@db.internal:5432/lens"),
+        ("postgresql://lens@db.internal/lens?password=s3cret&sslmode=require",
+         "postgresql://lens@db.internal/lens?sslmode=require"),
+        # What CI once captured: a server message glued to the URL, which no longer parses as one URL.
+        ("Removed stale pid file.postgresql://lens:s3cret@127.0.0.1:5432/lens",
+         "Removed stale pid file.postgresql://lens@127.0.0.1:5432/lens"),
+    ],
+)
+def test_redact_hides_password(text: str, expected: str) -> None:
+    assert redact(text) == expected
+    assert "s3cret" not in redact(text)
