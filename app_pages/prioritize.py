@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from portfolio.charts import quadrant_figure, unscored_figure
+from portfolio.charts import point_row, quadrant_figure, unscored_figure
 from portfolio.compare import compare_results
 from portfolio.cycle import DECISIONS
 from portfolio.explain import CRITERION_LABELS
@@ -31,6 +31,14 @@ def _side(funded: object) -> str:
     if pd.isna(funded):
         return "no line"
     return "funded" if funded else "below the line"
+
+
+def _select_clicked(event: object, result: pd.DataFrame) -> None:
+    """Select the initiative of the first clicked point of a chart's selection event, if any."""
+    points = event.selection.points if event and event.selection else []
+    row = point_row(points[0]) if points else None
+    if row is not None and row in result.index:
+        state.select_initiative(str(result.at[row, "initiative_id"]))
 
 
 def _slider_max(value: float) -> float:
@@ -179,9 +187,7 @@ with main:
                                 decisions=decisions, labels=current.hover),
                 on_select="rerun", selection_mode="points", key="prioritize_quadrant",
                 config={"displaylogo": False})
-            points = event.selection.points if event and event.selection else []
-            if points:
-                state.select_initiative(points[0]["customdata"][0])
+            _select_clicked(event, result)
             st.caption("Filled bubbles are funded, hollow ones below the line; bubble area is cost. "
                        "A dark ring marks an initiative that crossed the funding line. Click a bubble to select it.")
     if strip_column is not None:
@@ -191,9 +197,7 @@ with main:
                                                     labels=current.hover),
                                     on_select="rerun", selection_mode="points", key="prioritize_strip",
                                     config={"displaylogo": False})
-            points = strip.selection.points if strip and strip.selection else []
-            if points:
-                state.select_initiative(points[0]["customdata"][0])
+            _select_clicked(strip, result)
 
     selected = state.selected_initiative()
     row = state.row_of(current, selected) if selected else None

@@ -44,52 +44,78 @@ def escape(text: object) -> str:
 
 def _funding_text(value: object) -> str:
     if value is True:
-        return "funded"
+        return FUNDING_STATES[0]
     if value is False:
-        return "below the line"
-    return "no funding line"
+        return FUNDING_STATES[1]
+    return FUNDING_STATES[2]
 
 
-def hover_labels(result: pd.DataFrame, currency: str) -> pd.DataFrame:
-    """Return the per-initiative hover text that no weight changes: escaped name, segment and cost.
+def hover_labels(result: pd.DataFrame, currency: str) -> pd.Series:
+    """Return the hover text per initiative that no weight changes: escaped name, id, segment and cost.
 
     Build it once per committed data version and pass it to the figure
     builders; formatting it per point on every slider move dominates a redraw.
     """
-    return pd.DataFrame({
-        "initiative_id": result["initiative_id"].astype(str).to_numpy(),
-        "name": [escape(n) for n in result["name"]],
-        "cost": [money(c, currency) for c in result["cost"]],
-        "segment": [escape(s) for s in result["segment"]],
-    }, index=result.index)
+    return pd.Series([f"<b>{escape(name)}</b><br>{escape(initiative)} · {escape(segment)}<br>"
+                      f"Cost {money(cost, currency)}"
+                      for initiative, name, segment, cost in zip(result["initiative_id"], result["name"],
+                                                                 result["segment"], result["cost"], strict=True)],
+                     index=result.index, dtype=object)
 
 
-def _hover_frame(frame: pd.DataFrame, currency: str, labels: pd.DataFrame | None = None) -> np.ndarray:
-    """Stack hover data per point: text columns from ``labels`` and the scores as numbers."""
-    fixed = labels.loc[frame.index] if labels is not None else hover_labels(frame, currency)
+# The scores of each point travel as one float array, customdata: [row, SAI, urgency, segment score, rank],
+# where row is the point's index label in the result frame (what a click on the point reports back). The
+# fixed text goes in ``text``. Plotly deep-copies customdata twice per figure, element by element when it
+# holds Python objects, which is why no string goes there.
+ROW, SAI, URGENCY, SCORE, RANK = range(5)
+SCORES = ("SAI %{customdata[1]:.1f} · urgency %{customdata[2]:.1f}<br>"
+          "Segment score %{customdata[3]:.1f} · rank %{customdata[4]}")
+SCORES_UNSCORED = "SAI not scored yet · urgency %{customdata[2]:.1f}<br>Rank %{customdata[4]}"
+FUNDING_STATES = ("funded", "below the line", "no funding line")
+
+
+def _hovertemplate(scores: str, status: str | None = None) -> str:
+    """The hover of a trace: fixed text, scores, and the funding status, fixed per trace or per point."""
+    return f"%{{text}}<br>{scores}<br>{status}<extra></extra>" if status else f"%{{text}}<br>{scores}<extra></extra>"
+
+
+def funding_states(frame: pd.DataFrame) -> np.ndarray:
+    """The funding status of each row as one of :data:`FUNDING_STATES`."""
     funded = frame["funded"]
-    funding = np.where(funded.isna(), "no funding line",
-                       np.where(funded.fillna(False).to_numpy(dtype=bool), "funded", "below the line"))
-    return np.column_stack([
-        fixed["initiative_id"].to_numpy(dtype=object),
-        fixed["name"].to_numpy(dtype=object),
-        fixed["cost"].to_numpy(dtype=object),
+    return np.where(funded.isna(), FUNDING_STATES[2],
+                    np.where(funded.fillna(False).to_numpy(dtype=bool), FUNDING_STATES[0], FUNDING_STATES[1]))
+
+
+def _hover_data(frame: pd.DataFrame, currency: str, labels: pd.Series | None,
+                with_status: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Return (text, customdata) for the points of ``frame``; text ends with the funding status if asked."""
+    fixed = labels.loc[frame.index] if labels is not None else hover_labels(frame, currency)
+    text = fixed.to_numpy(dtype=object)
+    if with_status:
+        text = np.array([f"{label}<br>{state}" for label, state in zip(text, funding_states(frame), strict=True)],
+                        dtype=object)
+    customdata = np.column_stack([
+        frame.index.to_numpy(dtype=float),
         frame["sai"].to_numpy(dtype=float),
         frame["urgency"].to_numpy(dtype=float),
         frame["segment_score"].to_numpy(dtype=float),
-        frame["rank"].to_numpy(),
-        funding.astype(object),
-        fixed["segment"].to_numpy(dtype=object),
+        frame["rank"].to_numpy(dtype=float),
     ])
+    return text, customdata
 
 
-HOVER = ("<b>%{customdata[1]}</b><br>%{customdata[0]} · %{customdata[8]}<br>"
-         "Cost %{customdata[2]}<br>SAI %{customdata[3]:.1f} · urgency %{customdata[4]:.1f}<br>"
-         "Segment score %{customdata[5]:.1f} · rank %{customdata[6]}<br>%{customdata[7]}<extra></extra>")
-# Initiatives without SAI: the same hover without the undefined SAI.
-HOVER_UNSCORED = ("<b>%{customdata[1]}</b><br>%{customdata[0]} · %{customdata[8]}<br>"
-                  "Cost %{customdata[2]}<br>SAI not scored yet · urgency %{customdata[4]:.1f}<br>"
-                  "Rank %{customdata[6]}<br>%{customdata[7]}<extra></extra>")
+def point_row(point: dict) -> int | None:
+    """The result-frame index label of a clicked point, from its customdata; None if it carries none."""
+    data = point.get("customdata")
+    # A numeric customdata reaches the browser as a typed array, and a click reports a row of it as an
+    # object keyed "0", "1", ... rather than a list.
+    if isinstance(data, dict):
+        value = data.get(str(ROW), data.get(ROW))
+    elif isinstance(data, list | tuple) and data:
+        value = data[ROW]
+    else:
+        return None
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _bubble_sizes(cost: np.ndarray, max_cost: float, max_px: float = 46.0) -> tuple[np.ndarray, float]:
@@ -126,7 +152,7 @@ def quadrant_figure(
     selected: str | None = None,
     height: int = 560,
     decisions: dict[str, str] | None = None,
-    labels: pd.DataFrame | None = None,
+    labels: pd.Series | None = None,
 ) -> go.Figure:
     """Alignment (SAI) against urgency, bubble area proportional to cost, colour by segment.
 
@@ -147,20 +173,23 @@ def quadrant_figure(
 
     for segment in segments:
         part = scored[scored["segment"] == segment]
-        funded = part["funded"].fillna(False).to_numpy(dtype=bool)
-        # One colour per trace: a per-point colour list costs Plotly a validation per point.
+        states = funding_states(part)
+        # One trace per funding state, each with one colour and its status in the hover template: a per-point
+        # colour list costs Plotly a validation per point.
         shown_in_legend = False
-        for mask, fill in ((funded, colours[segment]), (~funded, "rgba(255,255,255,0.6)")):
-            rows = part[mask]
+        for state in FUNDING_STATES:
+            rows = part[states == state]
             if rows.empty:
                 continue
+            fill = colours[segment] if state == FUNDING_STATES[0] else "rgba(255,255,255,0.6)"
             sizes, reference = _bubble_sizes(rows["cost"].to_numpy(), max_cost)
+            text, customdata = _hover_data(rows, currency, labels)
             figure.add_trace(scatter(
                 x=rows["sai"].to_numpy(), y=rows["urgency"].to_numpy(), mode="markers", name=escape(segment),
                 legendgroup=segment, showlegend=not shown_in_legend,
                 marker=dict(size=sizes, sizemode="area", sizeref=reference, sizemin=4, color=fill,
                             line=dict(color=colours[segment], width=2)),
-                customdata=_hover_frame(rows, currency, labels), hovertemplate=HOVER,
+                text=text, customdata=customdata, hovertemplate=_hovertemplate(SCORES, state),
             ))
             shown_in_legend = True
 
@@ -170,11 +199,12 @@ def quadrant_figure(
         if rows.empty:
             continue
         sizes, reference = _bubble_sizes(rows["cost"].to_numpy(), max_cost)
+        text, customdata = _hover_data(rows, currency, labels, with_status=True)
         figure.add_trace(scatter(
             x=rows["sai"], y=rows["urgency"], mode="markers", name=name,
             marker=dict(size=sizes * 1.9 + reference * 150, sizemode="area", sizeref=reference, sizemin=12,
                         color="rgba(0,0,0,0)", line=dict(color=colour, width=width)),
-            customdata=_hover_frame(rows, currency, labels), hovertemplate=HOVER,
+            text=text, customdata=customdata, hovertemplate=_hovertemplate(SCORES),
         ))
 
     for decision, (label, symbol) in DECISION_MARKERS.items():
@@ -182,10 +212,11 @@ def quadrant_figure(
         rows = scored[scored["initiative_id"].isin(ids)]
         if rows.empty:
             continue
+        text, customdata = _hover_data(rows, currency, labels, with_status=True)
         figure.add_trace(scatter(
             x=rows["sai"], y=rows["urgency"], mode="markers", name=f"Decision: {label}",
             marker=dict(symbol=symbol, size=11, color="#222222", line=dict(color="white", width=1)),
-            customdata=_hover_frame(rows, currency, labels), hovertemplate=HOVER,
+            text=text, customdata=customdata, hovertemplate=_hovertemplate(SCORES),
         ))
 
     draw_quadrant_frame(figure, params, height)
@@ -194,7 +225,7 @@ def quadrant_figure(
 
 
 def unscored_figure(result: pd.DataFrame, segments: list[str] | tuple[str, ...], currency: str,
-                    height: int = 560, labels: pd.DataFrame | None = None) -> go.Figure:
+                    height: int = 560, labels: pd.Series | None = None) -> go.Figure:
     """Initiatives without SAI, by segment against urgency: the strip beside the quadrant."""
     unscored = result[result["sai"].isna()]
     colours = segment_colours(segments)
@@ -205,19 +236,21 @@ def unscored_figure(result: pd.DataFrame, segments: list[str] | tuple[str, ...],
     figure = go.Figure()
     for column, segment in enumerate(shown):
         part = unscored[unscored["segment"] == segment]
-        funded = part["funded"].fillna(False).to_numpy(dtype=bool)
-        for mask, fill in ((funded, colours[segment]), (~funded, "rgba(255,255,255,0.6)")):
-            rows = part[mask]
+        states = funding_states(part)
+        for state in FUNDING_STATES:
+            rows = part[states == state]
             if rows.empty:
                 continue
+            fill = colours[segment] if state == FUNDING_STATES[0] else "rgba(255,255,255,0.6)"
             sizes, reference = _bubble_sizes(rows["cost"].to_numpy(), max_cost, max_px=30)
             jitter = (rows["rank"].to_numpy() % 7 - 3) * 0.05
+            text, customdata = _hover_data(rows, currency, labels)
             figure.add_trace(scatter(
                 x=np.full(len(rows), column) + jitter,
                 y=rows["urgency"].to_numpy(), mode="markers", name=escape(segment), showlegend=False,
                 marker=dict(size=sizes, sizemode="area", sizeref=reference, sizemin=4, color=fill,
                             line=dict(color=colours[segment], width=2)),
-                customdata=_hover_frame(rows, currency, labels), hovertemplate=HOVER_UNSCORED,
+                text=text, customdata=customdata, hovertemplate=_hovertemplate(SCORES_UNSCORED, state),
             ))
     figure.update_layout(
         height=height, font=FONT, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
@@ -480,7 +513,7 @@ def robustness_quadrant_figure(frame: pd.DataFrame, params: ScoringParams, curre
             continue
         sizes, reference = _bubble_sizes(rows["cost"].to_numpy(), max_cost)
         customdata = np.column_stack([
-            [escape(n) for n in rows["name"]], rows["initiative_id"].astype(str).to_numpy(),
+            [escape(n) for n in rows["name"]], [escape(i) for i in rows["initiative_id"]],
             [escape(s) for s in rows["segment"]], [money(c, currency) for c in rows["cost"]],
             [f"{p * 100:.0f} %" for p in rows["probability"]],
             [_funding_text(None if pd.isna(v) else bool(v)) for v in rows["funded"]],

@@ -129,6 +129,11 @@ class ScoringInputs:
         return np.lexsort((self.id_order, self.cost))
 
     @cached_property
+    def own_lens_index(self) -> np.ndarray:
+        """Flat positions of each row's own segment in a segments × rows array, for one ``take``."""
+        return self.segment_codes.astype(np.intp) * self.size + np.arange(self.size, dtype=np.intp)
+
+    @cached_property
     def text_columns(self) -> tuple[pd.api.extensions.ExtensionArray, pd.api.extensions.ExtensionArray]:
         """``ids`` and ``names`` as pandas string arrays, which result frames share instead of converting each time."""
         return pd.array(self.ids, dtype="str"), pd.array(self.names, dtype="str")
@@ -232,13 +237,22 @@ def compute_segment_scores(inputs: ScoringInputs, params: ScoringParams, sai: np
         total = column.sum()
         weights[:, code] = column / total if total > 0 else np.nan
 
-    # Every row is scored under every lens in one product, and each row keeps its own segment's score.
-    per_lens = _matvec(inputs.criteria, weights[:-1] * 10.0)
-    own = np.take_along_axis(per_lens, inputs.segment_codes[:, None], axis=1)[:, 0]
-    sai_weight = weights[-1][inputs.segment_codes]
-    values = own + sai_weight * np.nan_to_num(sai, nan=0.0)
-    values[(sai_weight > 0) & np.isnan(sai)] = np.nan
-    return np.round(values, DECIMALS)
+    # Every row is scored under every lens in one product (segments × rows, read down the column-major
+    # criteria), and one flat take keeps each row's own segment. At 100k rows this costs about half of
+    # criteria @ weights followed by take_along_axis.
+    per_lens = (weights[:-1] * 10.0).T @ inputs.criteria.T
+    values = per_lens.ravel().take(inputs.own_lens_index)
+    sai_weight = weights[-1]
+    if not sai_weight.any():
+        return np.round(values, DECIMALS, out=values)
+    row_weight = sai_weight.take(inputs.segment_codes)
+    missing = np.isnan(sai)
+    if missing.any():
+        values += row_weight * np.where(missing, 0.0, sai)
+        values[(row_weight > 0) & missing] = np.nan
+    else:
+        values += row_weight * sai
+    return np.round(values, DECIMALS, out=values)
 
 
 def compute_scores(inputs: ScoringInputs, params: ScoringParams) -> Scores:

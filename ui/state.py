@@ -88,7 +88,7 @@ class View:
     cycle: CycleState
     decisions: pd.DataFrame
     committed_params: ScoringParams
-    hover: pd.DataFrame
+    hover: pd.Series
 
     @property
     def currency(self) -> str:

@@ -18,6 +18,7 @@ import pytest
 from app_server import PORTFOLIO_LENS, REPO
 from playwright.sync_api import Locator, Page, expect
 from streamlit_page import (
+    POINT_ID,
     VIEWPORT,
     metric_value,
     open_app,
@@ -49,30 +50,33 @@ CHANGES_TABLE = ('[data-testid="stElementContainer"]:has([data-testid="stHeading
                  ' + [data-testid="stElementContainer"] [data-testid="stDataFrame"]')
 OVERLAY_TRACES = ("Crossed the funding line", "Selected")
 
-# Each point of the quadrant: initiative_id (the first customdata column) -> [SAI, urgency].
+# Each point of the quadrant: initiative_id -> [SAI, urgency].
 # Read _fullData, which contains the decoded arrays, because `data` may keep Plotly's base64 typed-array form.
 _READ_QUADRANT = """el => {
+    """ + POINT_ID + """
     const points = {};
     for (const trace of el._fullData) {
-        for (let i = 0; i < trace.x.length; i++) points[trace.customdata[i][0]] = [trace.x[i], trace.y[i]];
+        for (let i = 0; i < trace.x.length; i++) points[pointId(trace, i)] = [trace.x[i], trace.y[i]];
     }
     return points;
 }"""
 _QUADRANT_CHANGED = """before => {
+    """ + POINT_ID + """
     const el = document.querySelector('.js-plotly-plot');
     if (!el || !el._fullData) return false;
     return el._fullData.some(trace => Array.from(trace.x).some(
-        (x, i) => before[trace.customdata[i][0]] !== undefined && before[trace.customdata[i][0]][0] !== x));
+        (x, i) => before[pointId(trace, i)] !== undefined && before[pointId(trace, i)][0] !== x));
 }"""
 # The point of a segment trace farthest from its nearest neighbour, with its position in CSS pixels
 # relative to the chart element, so that a click on it is least likely to hit another bubble.
 _ISOLATED_POINT = """(el, overlays) => {
+    """ + POINT_ID + """
     const xaxis = el._fullLayout.xaxis, yaxis = el._fullLayout.yaxis;
     const points = [];
     for (const trace of el._fullData) {
         if (overlays.includes(trace.name)) continue;
         for (let i = 0; i < trace.x.length; i++) {
-            points.push({id: trace.customdata[i][0], x: xaxis.l2p(trace.x[i]) + xaxis._offset,
+            points.push({id: pointId(trace, i), x: xaxis.l2p(trace.x[i]) + xaxis._offset,
                          y: yaxis.l2p(trace.y[i]) + yaxis._offset});
         }
     }

@@ -16,7 +16,7 @@ from playwright.sync_api import Dialog, Page, expect
 from signin_fixtures import serve_configured_app
 from streamlit import config
 from streamlit.testing.v1 import AppTest
-from streamlit_page import RUN_TIMEOUT_MS, open_app, wait_for_app
+from streamlit_page import POINT_ID, RUN_TIMEOUT_MS, open_app, wait_for_app
 
 from portfolio.store import Store
 from tests.portfolio_files import write_portfolio
@@ -51,9 +51,10 @@ _RENDERED = """markers => [
 
 # The position of one point of the quadrant, in CSS pixels relative to the chart element.
 _POINT = """(el, id) => {
+    """ + POINT_ID + """
     for (const trace of el._fullData) {
         for (let i = 0; i < trace.x.length; i++) {
-            if (trace.customdata[i][0] === id) {
+            if (pointId(trace, i) === id) {
                 return {x: el._fullLayout.xaxis.l2p(trace.x[i]) + el._fullLayout.xaxis._offset,
                         y: el._fullLayout.yaxis.l2p(trace.y[i]) + el._fullLayout.yaxis._offset};
             }
