@@ -91,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="value to maximize: the total segment score (default), or segment score × cost")
     optimizer.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
 
-    backup = commands.add_parser("backup", help="copy a workspace database that no running app has open")
-    backup.add_argument("db", type=Path, help="the workspace database file")
+    backup = commands.add_parser(
+        "backup", help="copy a workspace (a DuckDB file no running app has open, or a postgresql:// URL)")
+    backup.add_argument("db", help="the workspace database file, or the postgresql:// URL of a shared workspace")
     backup.add_argument("out", type=Path, help="the backup file to write")
 
     importer = commands.add_parser("import", help="write a canonical portfolio from a foreign export")
@@ -249,12 +250,23 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def run_backup(args: argparse.Namespace) -> int:
-    from portfolio.store import Store
+    from portfolio.store import Store, is_database_url
 
-    if not args.db.is_file():
-        print(f"error: {args.db} does not exist; give the path of a workspace database", file=sys.stderr)
-        return 1
-    store = Store(args.db)
+    if is_database_url(args.db):
+        # A shared workspace stays open to its app instances; the copy is read in one snapshot.
+        from portfolio.pgstore import PostgresStore
+
+        store = PostgresStore(args.db)
+        if store.is_empty():
+            store.close()
+            print(f"error: {store.path} holds no Portfolio Lens workspace yet; there is nothing to back up",
+                  file=sys.stderr)
+            return 1
+    else:
+        if not Path(args.db).is_file():
+            print(f"error: {args.db} does not exist; give the path of a workspace database", file=sys.stderr)
+            return 1
+        store = Store(args.db)
     try:
         target = store.backup(args.out, "command line")
     finally:

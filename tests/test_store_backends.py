@@ -484,6 +484,39 @@ def test_backup_writes_duckdb_copy(store: Store, tmp_path: Path) -> None:
         copy.close()
 
 
+def test_backup_command_line(location: str, portfolio: Portfolio, tmp_path: Path,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    from portfolio.cli import main
+
+    source = open_at(location)
+    source.load(portfolio, "loader")
+    backed_up = source.read()
+    source.close()
+    target = tmp_path / "cli-backup.duckdb"
+
+    assert main(["backup", location, str(target)]) == 0
+
+    assert capsys.readouterr().out.strip() == f"wrote {target.resolve()}"
+    copy = Store(target)
+    try:
+        assert_same_portfolio(copy.read(), backed_up)
+        assert copy.audit_log()["action"].tolist() == ["load portfolio"]
+    finally:
+        copy.close()
+
+
+def test_backup_command_line_empty_shared_workspace(postgres_url: str, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from portfolio.cli import main
+
+    assert main(["backup", postgres_url, str(tmp_path / "empty.duckdb")]) == 1
+
+    error = capsys.readouterr().err
+    assert "holds no Portfolio Lens workspace yet" in error
+    assert "portfolio-lens-test" not in error
+    assert not (tmp_path / "empty.duckdb").exists()
+
+
 def test_concurrent_editors_lose_no_update(location: str, tmp_path: Path) -> None:
     """Twenty threads each add 1 to a counter in overlapping initiatives, retrying on conflict.
 
