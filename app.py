@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from pathlib import Path
 
 import streamlit as st
@@ -11,6 +10,7 @@ import streamlit as st
 from portfolio.cycle import STATUS_LABELS
 from portfolio.errors import PortfolioLensError
 from ui import state
+from ui.errors import reported
 from ui.text import literal
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -59,7 +59,7 @@ except PortfolioLensError as exc:
     st.error(f"The workspace cannot be opened: {literal(exc)}", icon=":material/error:")
     st.stop()
 
-with st.sidebar:
+with st.sidebar, reported("the sidebar"):
     info = state.store().info()
     source = Path(info["source"] or "").name or "portfolio"
     st.markdown("**Portfolio Lens**")
@@ -89,11 +89,13 @@ with st.sidebar:
 @st.fragment(run_every="2s")
 def follow_commits() -> None:
     """Redraw the page when someone commits a change or the presenter moves a weight."""
-    version = state.store().data_version()
-    sequence = state.presentation().sequence if state.following() else None
-    if (version, sequence) != (st.session_state.get(state.SEEN_VERSION_KEY),
-                               st.session_state.get(state.SEEN_SEQUENCE_KEY)):
-        st.rerun(scope="app")
+    # Runs every two seconds: while the store stays unreachable it shows one error id, logged once.
+    with reported("live updates", repeat_key="follow_commits"):
+        version = state.store().data_version()
+        sequence = state.presentation().sequence if state.following() else None
+        if (version, sequence) != (st.session_state.get(state.SEEN_VERSION_KEY),
+                                   st.session_state.get(state.SEEN_SEQUENCE_KEY)):
+            st.rerun(scope="app")
 
 
 # What this run draws; the fragment compares against it.
@@ -104,20 +106,8 @@ with st.sidebar:
 
 
 def run_page() -> None:
-    """Run the chosen page, and log an error that it does not catch under a short id that the page shows.
-
-    The page also shows the traceback only where client.showErrorDetails is "full" (development). st.stop
-    and st.rerun raise BaseException subclasses, which pass through.
-    """
-    try:
+    """Run the chosen page; an error it does not catch is logged and shown under a short id."""
+    with reported(f"page /{navigation.url_path}"):
         navigation.run()
-    except Exception as exc:
-        error_id = uuid.uuid4().hex[:8]
-        logger.exception("error %s on page /%s", error_id, navigation.url_path)
-        st.error(f"Something went wrong (error id {error_id}). The details are in the app's log under this id: "
-                 "quote it when you report the problem.", icon=":material/error:")
-        if str(st.get_option("client.showErrorDetails")).lower() in ("full", "true"):
-            st.exception(exc)
-
 
 run_page()

@@ -13,7 +13,15 @@ from portfolio.formatting import money, money_short
 from portfolio.funding import ranked_segment, segment_funding
 from portfolio.scoring import ScoringParams, sai_notice
 from ui import state
-from ui.tables import funding_status, money_column, score_column, shade_rows
+from ui.tables import (
+    MAX_LISTED_ROWS,
+    MAX_SHADED_ROWS,
+    funding_status,
+    list_window,
+    money_column,
+    score_column,
+    shade_rows,
+)
 from ui.text import literal
 
 current = state.view()
@@ -110,171 +118,198 @@ def _envelope_controls() -> dict[str, int]:
 with st.sidebar:
     st.button("Reset to committed values", on_click=state.reset_params, icon=":material/restart_alt:",
               width="stretch", key="prioritize_reset_button")
-
-controls, main = st.columns([1, 3], gap="large")
-if state.following():
-    shared = state.presentation()
-    what_if = held
-    with controls:
-        st.info(f"Following {literal(shared.presenter)}'s weights live. Turn off \u201cFollow\u201d in the sidebar to "
-                "return to your own.", icon=":material/visibility:")
-        weights = what_if.normalized_theme_weights()
-        st.dataframe({"theme": [current.theme_names[t] for t in weights],
-                      "share": [round(w * 100, 1) for w in weights.values()]},
-                     hide_index=True, width="stretch", key="prioritize_followed_weights")
-else:
-    with controls:
-        with st.expander("Theme weights", expanded=True):
-            theme_weights = _theme_controls()
-        with st.expander("Lens weights"):
-            lenses = _lens_controls()
-        with st.expander("Urgency weights"):
-            urgency = _urgency_controls()
-        with st.expander("Envelopes"):
-            envelopes = _envelope_controls()
-        with st.expander("Quadrant thresholds"):
-            st.session_state.setdefault("prioritize_tau_a", float(held.alignment_threshold))
-            st.session_state.setdefault("prioritize_tau_u", float(held.urgency_threshold))
-            tau_a = st.slider("Alignment threshold (SAI)", 0.0, 100.0, step=1.0, key="prioritize_tau_a")
-            tau_u = st.slider("Urgency threshold", 0.0, 100.0, step=1.0, key="prioritize_tau_u")
-    what_if = ScoringParams(theme_weights=theme_weights, lenses=lenses, urgency=urgency, envelopes=envelopes,
-                            alignment_threshold=tau_a, urgency_threshold=tau_u)
-    state.set_params(what_if)
-    with st.sidebar:
+    # Drawn here, not in the fragment below: a fragment may not put widgets in the sidebar.
+    if not state.following():
         presenting = st.toggle("Present my weights", key="present_weights",
                                help="Everyone who follows you sees your what-if weights live on their own screen.")
-    presenter = state.user_name()
-    if presenting and presenter:
-        state.presentation().share(presenter, what_if)
-    elif presenting:
-        st.sidebar.caption("Enter your name to present.")
-    elif presenter:
-        state.presentation().stop(presenter)
-result = state.scored(current, what_if)
-changes, summary = compare_results(current.baseline, result)
-funding = segment_funding(result, what_if, segments)
+        if presenting and not state.user_name():
+            st.caption("Enter your name to present.")
 
-with main:
-    notice = sai_notice(current.inputs, what_if)
-    if notice:
-        st.info(f"{notice}. Urgency and the lens scores that do not use SAI are shown; initiatives without "
-                "SAI appear in the strip beside the quadrant.", icon=":material/info:")
 
-    metrics = st.columns(4)
-    funded_total = sum(s.funded for s in funding)
-    envelope_total = sum(s.envelope or 0 for s in funding)
-    metrics[0].metric("Funded", money_short(funded_total, currency),
-                      help=f"Of {money(envelope_total, currency)} in envelopes "
-                           f"({money(sum(s.proposed for s in funding), currency)} proposed)")
-    metrics[1].metric("Moved rank", f"{summary.moved}", help="Initiatives whose rank differs from the committed one")
-    metrics[2].metric("Crossed the line", f"{summary.crossed_in} in · {summary.crossed_out} out")
-    metrics[3].metric("Money moved in", f"+{money_short(summary.money_in, currency)}",
-                      delta=f"−{money_short(summary.money_out, currency)} moved out", delta_color="off",
-                      delta_arrow="off",
-                      help="Cost of the initiatives that moved into funding, and below it of those that moved out")
+@st.fragment
+def live() -> None:
+    """The controls, the quadrant and the lists: a weight change reruns this part of the page only.
 
-    crossed = set(changes.loc[changes["crossing"] != "", "initiative_id"])
-    decisions = dict(zip(current.decisions["initiative_id"], current.decisions["decision"], strict=True))
-    selected = state.selected_initiative()
-    has_unscored = bool(result["sai"].isna().any())
-    chart_column, strip_column = st.columns([3, 1]) if has_unscored and not notice else (st.container(), None)
-    if notice:
-        chart_column, strip_column = None, st.container()
-    if chart_column is not None:
-        with chart_column:
-            event = st.plotly_chart(
-                quadrant_figure(result, what_if, segments, currency, highlight=crossed, selected=selected,
-                                decisions=decisions, labels=current.hover),
-                on_select="rerun", selection_mode="points", key="prioritize_quadrant",
-                config={"displaylogo": False})
-            _select_clicked(event, result)
-            st.caption("Filled bubbles are funded, hollow ones below the line; bubble area is cost. "
-                       "A dark ring marks an initiative that crossed the funding line. Click a bubble to select it.")
-    if strip_column is not None:
-        with strip_column:
-            st.markdown(f"**Not scored for alignment yet** ({int(result['sai'].isna().sum())})")
-            strip = st.plotly_chart(unscored_figure(result, segments, currency, height=420 if notice else 560,
-                                                    labels=current.hover),
-                                    on_select="rerun", selection_mode="points", key="prioritize_strip",
-                                    config={"displaylogo": False})
-            _select_clicked(strip, result)
-
-    selected = state.selected_initiative()
-    row = state.row_of(current, selected) if selected else None
-    if row is not None:
-        item = result.iloc[row]
-        status = funding_status(result.iloc[[row]])[0]
-        st.markdown(f"**Selected: {item['initiative_id']}**")
-        st.text(f"{item['name']} · {item['segment']} · {money(item['cost'], currency)} · rank {item['rank']} · "
-                f"{status}")
-        st.page_link("app_pages/why.py", label="Why this score", icon=":material/arrow_forward:")
-
-    st.subheader("What changed against the committed weights")
-    if changes.empty:
-        st.caption("Nothing has moved: the what-if equals the committed weights.")
+    Streamlit then re-sends only what this part draws, not the navigation, the sidebar or the title.
+    """
+    controls, main = st.columns([1, 3], gap="large")
+    if state.following():
+        shared = state.presentation()
+        what_if = held
+        with controls:
+            st.info(f"Following {literal(shared.presenter)}'s weights live. Turn off \u201cFollow\u201d in the "
+                    "sidebar to return to your own.", icon=":material/visibility:")
+            weights = what_if.normalized_theme_weights()
+            st.dataframe({"theme": [current.theme_names[t] for t in weights],
+                          "share": [round(w * 100, 1) for w in weights.values()]},
+                         hide_index=True, width="stretch", key="prioritize_followed_weights")
     else:
-        shown = changes.assign(
-            cost=changes["cost"] / 100,
-            funded_before=[_side(v) for v in changes["funded_before"]],
-            funded_after=[_side(v) for v in changes["funded_after"]],
-        )[["initiative_id", "name", "segment", "rank_before", "rank_after", "rank_change", "crossing",
-           "funded_before", "funded_after", "cost"]]
-        st.dataframe(shown, hide_index=True, width="stretch", key="prioritize_changes", column_config={
-            "initiative_id": "ID", "name": "Initiative", "segment": "Segment",
-            "rank_before": st.column_config.NumberColumn("Rank before", format="%d"),
-            "rank_after": st.column_config.NumberColumn("Rank now", format="%d"),
-            "rank_change": st.column_config.NumberColumn("Moved", format="%+d", help="Positive: moved up"),
-            "crossing": "Funding line", "funded_before": "Before", "funded_after": "Now",
-            "cost": money_column("Cost", currency)})
+        with controls:
+            with st.expander("Theme weights", expanded=True):
+                theme_weights = _theme_controls()
+            with st.expander("Lens weights"):
+                lenses = _lens_controls()
+            with st.expander("Urgency weights"):
+                urgency = _urgency_controls()
+            with st.expander("Envelopes"):
+                envelopes = _envelope_controls()
+            with st.expander("Quadrant thresholds"):
+                st.session_state.setdefault("prioritize_tau_a", float(held.alignment_threshold))
+                st.session_state.setdefault("prioritize_tau_u", float(held.urgency_threshold))
+                tau_a = st.slider("Alignment threshold (SAI)", 0.0, 100.0, step=1.0, key="prioritize_tau_a")
+                tau_u = st.slider("Urgency threshold", 0.0, 100.0, step=1.0, key="prioritize_tau_u")
+        what_if = ScoringParams(theme_weights=theme_weights, lenses=lenses, urgency=urgency, envelopes=envelopes,
+                                alignment_threshold=tau_a, urgency_threshold=tau_u)
+        state.set_params(what_if)
+        presenter = state.user_name()
+        if st.session_state.get("present_weights") and presenter:
+            state.presentation().share(presenter, what_if)
+        elif presenter:
+            state.presentation().stop(presenter)
+    result = state.scored(current, what_if)
+    changes, summary = compare_results(current.baseline, result)
+    funding = segment_funding(result, what_if, segments)
 
-    st.subheader("Ranked lists and funding lines")
-    # Only the open tab's list is built and sent: a hidden list costs as much as a shown one, and switching
-    # tabs reruns the page to build the one that opens.
-    listed = [s for s in funding if s.count]
-    tabs = st.tabs([f"{literal(s.segment)} ({s.count})" for s in listed], key="prioritize_segment_tabs",
-                   on_change="rerun")
-    for tab, summary_of_segment in zip(tabs, listed, strict=True):
-        if tab.open is False:
-            continue
-        with tab:
-            segment = summary_of_segment.segment
-            if summary_of_segment.envelope is None:
-                st.caption(f"No envelope for {literal(segment)}: the list is ranked but has no funding line.")
-            else:
-                line = (f"{summary_of_segment.funded_count} funded for {money(summary_of_segment.funded, currency)} "
-                        f"of the {money(summary_of_segment.envelope, currency)} envelope; headroom "
-                        f"{money(summary_of_segment.headroom, currency)}.")
-                if summary_of_segment.overrun:
-                    st.warning(f"Must-fund initiatives alone overrun the envelope by "
-                               f"{money(summary_of_segment.overrun, currency)}. " + line, icon=":material/warning:")
+    with main:
+        notice = sai_notice(current.inputs, what_if)
+        if notice:
+            st.info(f"{notice}. Urgency and the lens scores that do not use SAI are shown; initiatives without "
+                    "SAI appear in the strip beside the quadrant.", icon=":material/info:")
+
+        metrics = st.columns(4)
+        funded_total = sum(s.funded for s in funding)
+        envelope_total = sum(s.envelope or 0 for s in funding)
+        metrics[0].metric("Funded", money_short(funded_total, currency),
+                          help=f"Of {money(envelope_total, currency)} in envelopes "
+                               f"({money(sum(s.proposed for s in funding), currency)} proposed)")
+        metrics[1].metric("Moved rank", f"{summary.moved}",
+                          help="Initiatives whose rank differs from the committed one")
+        metrics[2].metric("Crossed the line", f"{summary.crossed_in} in · {summary.crossed_out} out")
+        metrics[3].metric("Money moved in", f"+{money_short(summary.money_in, currency)}",
+                          delta=f"−{money_short(summary.money_out, currency)} moved out", delta_color="off",
+                          delta_arrow="off",
+                          help="Cost of the initiatives that moved into funding, and below it of those that moved out")
+
+        crossed = set(changes.loc[changes["crossing"] != "", "initiative_id"])
+        decisions = dict(zip(current.decisions["initiative_id"], current.decisions["decision"], strict=True))
+        selected = state.selected_initiative()
+        has_unscored = bool(result["sai"].isna().any())
+        chart_column, strip_column = st.columns([3, 1]) if has_unscored and not notice else (st.container(), None)
+        if notice:
+            chart_column, strip_column = None, st.container()
+        if chart_column is not None:
+            with chart_column:
+                event = st.plotly_chart(
+                    quadrant_figure(result, what_if, segments, currency, highlight=crossed, selected=selected,
+                                    decisions=decisions, labels=current.hover),
+                    on_select="rerun", selection_mode="points", key="prioritize_quadrant",
+                    config={"displaylogo": False})
+                _select_clicked(event, result)
+                st.caption("Filled bubbles are funded, hollow ones below the line; bubble area is cost. A dark "
+                           "ring marks an initiative that crossed the funding line. Click a bubble to select it.")
+        if strip_column is not None:
+            with strip_column:
+                st.markdown(f"**Not scored for alignment yet** ({int(result['sai'].isna().sum())})")
+                strip = st.plotly_chart(unscored_figure(result, segments, currency, height=420 if notice else 560,
+                                                        labels=current.hover),
+                                        on_select="rerun", selection_mode="points", key="prioritize_strip",
+                                        config={"displaylogo": False})
+                _select_clicked(strip, result)
+
+        selected = state.selected_initiative()
+        row = state.row_of(current, selected) if selected else None
+        if row is not None:
+            item = result.iloc[row]
+            status = funding_status(result.iloc[[row]])[0]
+            st.markdown(f"**Selected: {item['initiative_id']}**")
+            st.text(f"{item['name']} · {item['segment']} · {money(item['cost'], currency)} · rank {item['rank']} · "
+                    f"{status}")
+            st.page_link("app_pages/why.py", label="Why this score", icon=":material/arrow_forward:")
+
+        st.subheader("What changed against the committed weights")
+        if changes.empty:
+            st.caption("Nothing has moved: the what-if equals the committed weights.")
+        else:
+            moved = changes
+            if len(changes) > MAX_LISTED_ROWS:
+                st.caption(f"Listing the first {MAX_LISTED_ROWS:,} of {len(changes):,} changes: crossings of the "
+                           "funding line first, then the largest moves.")
+                moved = changes.head(MAX_LISTED_ROWS)
+            shown = moved.assign(
+                cost=moved["cost"] / 100,
+                funded_before=[_side(v) for v in moved["funded_before"]],
+                funded_after=[_side(v) for v in moved["funded_after"]],
+            )[["initiative_id", "name", "segment", "rank_before", "rank_after", "rank_change", "crossing",
+               "funded_before", "funded_after", "cost"]]
+            st.dataframe(shown, hide_index=True, width="stretch", key="prioritize_changes", column_config={
+                "initiative_id": "ID", "name": "Initiative", "segment": "Segment",
+                "rank_before": st.column_config.NumberColumn("Rank before", format="%d"),
+                "rank_after": st.column_config.NumberColumn("Rank now", format="%d"),
+                "rank_change": st.column_config.NumberColumn("Moved", format="%+d", help="Positive: moved up"),
+                "crossing": "Funding line", "funded_before": "Before", "funded_after": "Now",
+                "cost": money_column("Cost", currency)})
+
+        st.subheader("Ranked lists and funding lines")
+        # Only the open tab's list is built and sent: a hidden list costs as much as a shown one, and switching
+        # tabs reruns the page to build the one that opens.
+        listed = [s for s in funding if s.count]
+        tabs = st.tabs([f"{literal(s.segment)} ({s.count})" for s in listed], key="prioritize_segment_tabs",
+                       on_change="rerun")
+        for tab, summary_of_segment in zip(tabs, listed, strict=True):
+            if tab.open is False:
+                continue
+            with tab:
+                segment = summary_of_segment.segment
+                if summary_of_segment.envelope is None:
+                    st.caption(f"No envelope for {literal(segment)}: the list is ranked but has no funding line.")
                 else:
-                    st.caption(line + " Listed in funding order: must-fund first, then by rank. Shaded rows are "
-                               "funded; the funding line runs under the last of them.")
-            ranked = ranked_segment(result, segment, current.baseline)
-            table = pd.DataFrame({
-                "rank": ranked["rank"],
-                "moved": [f"{int(v):+d}" if v else "" for v in ranked["rank_change"]],
-                "initiative_id": ranked["initiative_id"],
-                "name": ranked["name"], "cost": ranked["cost"] / 100,
-                "running_total": ranked["running_total"].astype("Float64") / 100,
-                "segment_score": ranked["segment_score"], "urgency": ranked["urgency"], "sai": ranked["sai"],
-                "status": funding_status(ranked), "crossing": ranked["crossing"],
-                "decision": ranked["initiative_id"].map(lambda i: DECISIONS.get(decisions.get(i, ""), "")),
-            })
-            styled = shade_rows(table, ranked["funded"].fillna(False).to_numpy(dtype=bool))
-            selection = st.dataframe(
-                styled, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 560),
-                key=f"prioritize_list_{segment}",
-                on_select="rerun", selection_mode="single-row", column_config={
-                    "rank": st.column_config.NumberColumn("Rank", format="%d"),
-                    "moved": st.column_config.TextColumn("Moved", help="Places moved against the committed weights; "
-                                                                      "+ is up"),
-                    "initiative_id": "ID", "name": "Initiative", "cost": money_column("Cost", currency),
-                    "running_total": money_column("Running total", currency,
-                                                  "Cost counted by the funding line, in funding order"),
-                    "segment_score": score_column("Segment score"), "urgency": score_column("Urgency"),
-                    "sai": score_column("SAI"), "status": "Funding", "crossing": "Crossed",
-                    "decision": "Decision"})
-            rows = selection.selection.rows if selection and selection.selection else []
-            if rows:
-                state.select_initiative(str(table.iloc[rows[0]]["initiative_id"]))
+                    line = (f"{summary_of_segment.funded_count} funded for "
+                            f"{money(summary_of_segment.funded, currency)} "
+                            f"of the {money(summary_of_segment.envelope, currency)} envelope; headroom "
+                            f"{money(summary_of_segment.headroom, currency)}.")
+                    if summary_of_segment.overrun:
+                        st.warning(f"Must-fund initiatives alone overrun the envelope by "
+                                   f"{money(summary_of_segment.overrun, currency)}. " + line, icon=":material/warning:")
+                    else:
+                        shading = ("Shaded rows are funded" if summary_of_segment.count <= MAX_SHADED_ROWS else
+                                   f"The Funding column shows which are funded (lists over {MAX_SHADED_ROWS} rows "
+                                   "are not shaded, to keep each move quick)")
+                        st.caption(f"{line} Listed in funding order: must-fund first, then by rank. {shading}; "
+                                   "the funding line runs under the last funded row.")
+                ranked = ranked_segment(result, segment, current.baseline)
+                window = list_window(ranked["funded"].fillna(False).to_numpy(dtype=bool))
+                if window is not None:
+                    head = MAX_LISTED_ROWS // 2
+                    st.caption(f"Listing {len(window):,} of {len(ranked):,}: the first {head:,} and the "
+                               f"{len(window) - head:,} around the funding line. The Export page has every row.")
+                    ranked = ranked.iloc[window]
+                table = pd.DataFrame({
+                    "rank": ranked["rank"],
+                    "moved": [f"{int(v):+d}" if v else "" for v in ranked["rank_change"]],
+                    "initiative_id": ranked["initiative_id"],
+                    "name": ranked["name"], "cost": ranked["cost"] / 100,
+                    "running_total": ranked["running_total"].astype("Float64") / 100,
+                    "segment_score": ranked["segment_score"], "urgency": ranked["urgency"], "sai": ranked["sai"],
+                    "status": funding_status(ranked), "crossing": ranked["crossing"],
+                    "decision": ranked["initiative_id"].map(lambda i: DECISIONS.get(decisions.get(i, ""), "")),
+                })
+                styled = shade_rows(table, ranked["funded"].fillna(False).to_numpy(dtype=bool))
+                selection = st.dataframe(
+                    styled, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 560),
+                    key=f"prioritize_list_{segment}",
+                    on_select="rerun", selection_mode="single-row", column_config={
+                        "rank": st.column_config.NumberColumn("Rank", format="%d"),
+                        "moved": st.column_config.TextColumn(
+                            "Moved", help="Places moved against the committed weights; + is up"),
+                        "initiative_id": "ID", "name": "Initiative", "cost": money_column("Cost", currency),
+                        "running_total": money_column("Running total", currency,
+                                                      "Cost counted by the funding line, in funding order"),
+                        "segment_score": score_column("Segment score"), "urgency": score_column("Urgency"),
+                        "sai": score_column("SAI"), "status": "Funding", "crossing": "Crossed",
+                        "decision": "Decision"})
+                rows = selection.selection.rows if selection and selection.selection else []
+                if rows:
+                    state.select_initiative(str(table.iloc[rows[0]]["initiative_id"]))
+
+
+live()

@@ -9,6 +9,7 @@ from portfolio.charts import waterfall_figure
 from portfolio.explain import explain
 from portfolio.formatting import money
 from ui import state
+from ui.errors import guarded
 from ui.tables import funding_status
 from ui.text import literal
 
@@ -32,7 +33,8 @@ if selected not in labels:
 st.session_state["why_initiative"] = selected
 # Only a choice made here selects the initiative elsewhere; opening the page selects nothing.
 choice = st.selectbox("Initiative", ids, format_func=labels.__getitem__, key="why_initiative",
-                      on_change=lambda: state.select_initiative(st.session_state["why_initiative"]),
+                      on_change=guarded("choosing an initiative")(
+                          lambda: state.select_initiative(st.session_state["why_initiative"])),
                       help="Type to search by id or name. Clicking a bubble on Prioritize selects it here too.")
 
 row = state.row_of(current, choice)

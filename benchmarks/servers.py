@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.common import REPO
-from portfolio.cli import SECURITY_FLAGS
+from portfolio.cli import SERVER_FLAGS
 
 START_TIMEOUT_S = 300
 STOP_TIMEOUT_S = 10
@@ -71,7 +71,7 @@ def serve(script: Path, home: Path, env: dict[str, str]) -> Iterator[Server]:
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         **env,
     }
-    command = [sys.executable, "-m", "streamlit", "run", str(script), *SECURITY_FLAGS,
+    command = [sys.executable, "-m", "streamlit", "run", str(script), *SERVER_FLAGS,
                "--server.address=127.0.0.1", f"--server.port={port}"]
     started = time.perf_counter()
     with log.open("wb") as handle:

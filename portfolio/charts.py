@@ -9,6 +9,7 @@ subset of HTML there. Scatter plots switch to WebGL past 1,000 points.
 from __future__ import annotations
 
 import html
+import numbers
 
 import numpy as np
 import pandas as pd
@@ -51,32 +52,36 @@ def _funding_text(value: object) -> str:
 
 
 def hover_labels(result: pd.DataFrame, currency: str) -> pd.Series:
-    """Return the hover text per initiative that no weight changes: escaped name, id, segment and cost.
+    """Return the hover text per initiative that no weight changes: escaped name and id, and the cost.
 
     Build it once per committed data version and pass it to the figure
     builders; formatting it per point on every slider move dominates a redraw.
     """
-    return pd.Series([f"<b>{escape(name)}</b><br>{escape(initiative)} · {escape(segment)}<br>"
-                      f"Cost {money(cost, currency)}"
-                      for initiative, name, segment, cost in zip(result["initiative_id"], result["name"],
-                                                                 result["segment"], result["cost"], strict=True)],
+    return pd.Series([f"<b>{escape(name)}</b><br>{escape(initiative)} · {money(cost, currency)}"
+                      for initiative, name, cost in zip(result["initiative_id"], result["name"], result["cost"],
+                                                        strict=True)],
                      index=result.index, dtype=object)
 
 
-# The scores of each point travel as one float array, customdata: [row, SAI, urgency, segment score, rank],
-# where row is the point's index label in the result frame (what a click on the point reports back). The
-# fixed text goes in ``text``. Plotly deep-copies customdata twice per figure, element by element when it
-# holds Python objects, which is why no string goes there.
-ROW, SAI, URGENCY, SCORE, RANK = range(5)
-SCORES = ("SAI %{customdata[1]:.1f} · urgency %{customdata[2]:.1f}<br>"
-          "Segment score %{customdata[3]:.1f} · rank %{customdata[4]}")
-SCORES_UNSCORED = "SAI not scored yet · urgency %{customdata[2]:.1f}<br>Rank %{customdata[4]}"
+# What a point carries besides x (SAI) and y (urgency): the fixed text from hover_labels in ``text``, and
+# customdata [row, segment score, rank] as float32, where row is the point's index label in the result frame
+# (what a click on the point reports back). Plotly deep-copies customdata twice per figure, element by
+# element when it holds Python objects, which is why no string goes there; float32 halves what the browser
+# receives and holds every row and rank below 2**24 exactly.
+ROW, SCORE, RANK = range(3)
+SCORES = "SAI %{x:.1f} · urgency %{y:.1f}<br>Segment score %{customdata[1]:.1f} · rank %{customdata[2]}"
+SCORES_UNSCORED = "SAI not scored yet · urgency %{y:.1f}<br>Rank %{customdata[2]}"
 FUNDING_STATES = ("funded", "below the line", "no funding line")
 
 
 def _hovertemplate(scores: str, status: str | None = None) -> str:
-    """The hover of a trace: fixed text, scores, and the funding status, fixed per trace or per point."""
-    return f"%{{text}}<br>{scores}<br>{status}<extra></extra>" if status else f"%{{text}}<br>{scores}<extra></extra>"
+    """The hover of a trace: fixed text, then its segment (the trace name) and funding status, then scores.
+
+    Without ``status``, the text of each point already ends with its segment and status.
+    """
+    if status is None:
+        return f"%{{text}}<br>{scores}<extra></extra>"
+    return f"%{{text}}<br>%{{fullData.name}} · {status}<br>{scores}<extra></extra>"
 
 
 def funding_states(frame: pd.DataFrame) -> np.ndarray:
@@ -88,18 +93,16 @@ def funding_states(frame: pd.DataFrame) -> np.ndarray:
 
 def _hover_data(frame: pd.DataFrame, currency: str, labels: pd.Series | None,
                 with_status: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Return (text, customdata) for the points of ``frame``; text ends with the funding status if asked."""
+    """Return (text, customdata) for the points of ``frame``; text ends with segment and status if asked."""
     fixed = labels.loc[frame.index] if labels is not None else hover_labels(frame, currency)
     text = fixed.to_numpy(dtype=object)
     if with_status:
-        text = np.array([f"{label}<br>{state}" for label, state in zip(text, funding_states(frame), strict=True)],
-                        dtype=object)
+        text = np.array([f"{label}<br>{escape(segment)} · {state}" for label, segment, state
+                         in zip(text, frame["segment"], funding_states(frame), strict=True)], dtype=object)
     customdata = np.column_stack([
-        frame.index.to_numpy(dtype=float),
-        frame["sai"].to_numpy(dtype=float),
-        frame["urgency"].to_numpy(dtype=float),
-        frame["segment_score"].to_numpy(dtype=float),
-        frame["rank"].to_numpy(dtype=float),
+        frame.index.to_numpy(dtype=np.float32),
+        frame["segment_score"].to_numpy(dtype=np.float32),
+        frame["rank"].to_numpy(dtype=np.float32),
     ])
     return text, customdata
 
@@ -115,11 +118,11 @@ def point_row(point: dict) -> int | None:
         value = data[ROW]
     else:
         return None
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return int(value) if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_) else None
 
 
 def _bubble_sizes(cost: np.ndarray, max_cost: float, max_px: float = 46.0) -> tuple[np.ndarray, float]:
-    sizes = cost.astype(float) / 100.0
+    sizes = cost.astype(np.float32) / np.float32(100.0)
     reference = 2.0 * max(max_cost / 100.0, 1.0) / (max_px ** 2)
     return sizes, reference
 

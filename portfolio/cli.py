@@ -29,12 +29,15 @@ logger = logging.getLogger(__name__)
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
 
-# Applied on the command line so they hold whether or not .streamlit/config.toml is found.
-SECURITY_FLAGS = (
+# Applied on the command line so they hold whether or not .streamlit/config.toml is found. No page uses
+# Streamlit's "magic" (a bare expression drawn as if passed to st.write); turning it off spares the rewrite of
+# each page's syntax tree when the page is compiled.
+SERVER_FLAGS = (
     "--server.enableXsrfProtection=true",
     f"--server.maxUploadSize={MAX_FILE_BYTES // 1024 // 1024}",
     "--browser.gatherUsageStats=false",
     "--client.showErrorDetails=none",
+    "--runner.magicEnabled=false",
 )
 
 
@@ -187,7 +190,7 @@ def run_app(args: argparse.Namespace) -> int:
     database = args.db or os.environ.get("PORTFOLIO_LENS_DB") or default_workspace(args.data)
     shared = is_database_url(database)
     env["PORTFOLIO_LENS_DB"] = database if shared else str(Path(database).resolve())
-    command = [sys.executable, "-m", "streamlit", "run", str(APP_FILE), *SECURITY_FLAGS]
+    command = [sys.executable, "-m", "streamlit", "run", str(APP_FILE), *SERVER_FLAGS]
     if args.port:
         command.append(f"--server.port={args.port}")
     # Local mode gives every session every role, so the default serves this machine only.

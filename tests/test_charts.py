@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from portfolio_files import load_rows
 
@@ -70,21 +71,24 @@ def test_hover_carries_fixed_text_scores_and_status(tmp_path):
             by_id.setdefault(str(result.at[int(point[0]), "initiative_id"]), []).append((trace, text, point))
     (main, text, point), (ring, ring_text, _) = by_id["C1"]
     row = result.set_index("initiative_id").loc["C1"]
-    # Fixed text: name, id, segment and cost as money; scores as numbers in the row's order.
-    assert text == "<b>Audit</b><br>C1 · compliance<br>Cost $20"
-    assert list(point[1:]) == [row["sai"], row["urgency"], row["segment_score"], row["rank"]]
-    # C1 costs 20.00 within an envelope of 25.00: funded, stated by its trace; the ring states it per point.
-    assert main.hovertemplate.endswith("<br>funded<extra></extra>")
-    assert ring.name == "Crossed the funding line" and ring_text.endswith("<br>funded")
+    # Fixed text: name, id and cost as money; SAI and urgency are the point's x and y; then score and rank.
+    assert text == "<b>Audit</b><br>C1 · $20"
+    assert (main.x[list(main.text).index(text)], main.y[list(main.text).index(text)]) == (row["sai"], row["urgency"])
+    assert list(point[1:]) == [np.float32(row["segment_score"]), row["rank"]]
+    # C1 costs 20.00 within an envelope of 25.00: funded. The trace states segment and status for all its
+    # points; the ring, which mixes segments, states them per point.
+    assert main.name == "compliance"
+    assert main.hovertemplate.startswith("%{text}<br>%{fullData.name} · funded<br>SAI %{x:.1f}")
+    assert ring.name == "Crossed the funding line" and ring_text.endswith("<br>compliance · funded")
     # Strategic and infrastructure have no envelope here: no funding line.
     s1_trace = by_id["S1"][0][0]
-    assert "no funding line" in s1_trace.hovertemplate
+    assert "· no funding line<br>" in s1_trace.hovertemplate
 
 
 def test_point_row_reads_clicked_customdata():
-    assert point_row({"customdata": [7.0, 55.1, 20.0, 40.0, 3.0]}) == 7
+    assert point_row({"customdata": [7.0, 55.1, 3.0]}) == 7
     # What Streamlit reports for a click on a point whose customdata travelled as a typed array.
-    assert point_row({"customdata": {"0": 50, "1": 47.2, "2": 77.5, "3": 47.2, "4": 4}}) == 50
+    assert point_row({"customdata": {"0": 50, "1": 47.2, "2": 4}}) == 50
     assert point_row({"customdata": []}) is None
     assert point_row({"x": 1}) is None
     assert point_row({"customdata": ["S1"]}) is None
@@ -92,4 +96,4 @@ def test_point_row_reads_clicked_customdata():
 
 def test_hover_labels_escape_every_user_field():
     result = pd.DataFrame({"initiative_id": ["<i>1"], "name": ["a&b"], "segment": ["<s>"], "cost": [1234]})
-    assert hover_labels(result, "EUR").tolist() == ["<b>a&amp;b</b><br>&lt;i&gt;1 · &lt;s&gt;<br>Cost €12"]
+    assert hover_labels(result, "EUR").tolist() == ["<b>a&amp;b</b><br>&lt;i&gt;1 · €12"]

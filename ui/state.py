@@ -28,6 +28,7 @@ from portfolio.models import Portfolio, Problem, portfolio_warnings
 from portfolio.pgstore import redact
 from portfolio.scoring import ScoringInputs, ScoringParams, prepare
 from portfolio.store import CycleState, Store, default_workspace, is_database_url, open_store
+from ui.errors import guarded
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +211,7 @@ def clear_widgets(prefix: str = "prioritize_") -> None:
         del st.session_state[key]
 
 
+@guarded("resetting the weights")
 def reset_params() -> None:
     """Return every weight, envelope and threshold to the committed values."""
     st.session_state.pop(PARAMS_KEY, None)

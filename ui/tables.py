@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -17,8 +18,10 @@ def score_column(label: str, help_text: str | None = None):
     return st.column_config.NumberColumn(label, format="%.1f", help=help_text)
 
 
-# Shading every row of a very long list costs more than it tells; the status column remains.
-MAX_SHADED_ROWS = 3000
+# The pandas Styler renders every cell in Python: about 0.4 ms a row, so 1 s for a list of 2,200 rows, which
+# a slider move would pay each time (benchmarks/HISTORY.md). Longer lists are not shaded; the status column
+# remains.
+MAX_SHADED_ROWS = 500
 
 
 def shade_rows(table: pd.DataFrame, mask, colour: str = "#E3F1E8"):
@@ -26,9 +29,31 @@ def shade_rows(table: pd.DataFrame, mask, colour: str = "#E3F1E8"):
     if len(table) > MAX_SHADED_ROWS:
         return table
     table = table.reset_index(drop=True)
-    flags = list(mask)
+    row_styles = np.where(np.asarray(mask, dtype=bool), f"background-color: {colour}", "")
+    styles = pd.DataFrame(np.repeat(row_styles[:, None], table.shape[1], axis=1), index=table.index,
+                          columns=table.columns)
+    return table.style.apply(lambda _: styles, axis=None)
 
-    def paint(row: pd.Series) -> list[str]:
-        return [f"background-color: {colour}" if flags[row.name] else "" for _ in row]
 
-    return table.style.apply(paint, axis=1)
+# A list longer than this shows a window of it: sending 40,000 rows on every slider move costs seconds in the
+# browser (benchmarks/HISTORY.md), and the rows that matter to a funding decision sit at the top and around
+# the funding line. The Export page has every row.
+MAX_LISTED_ROWS = 2000
+
+
+def list_window(funded: np.ndarray, limit: int = MAX_LISTED_ROWS) -> np.ndarray | None:
+    """Return the positions to list from a long list in funding order, or None to list every row.
+
+    The window is the first half of ``limit`` rows and the other half centred on the last funded row,
+    where the funding line runs; the two parts meet when the line is near the top.
+    """
+    count = len(funded)
+    if count <= limit:
+        return None
+    head = limit // 2
+    around = limit - head
+    funded_positions = np.flatnonzero(np.asarray(funded, dtype=bool))
+    line = int(funded_positions[-1]) + 1 if len(funded_positions) else 0
+    end = min(count, max(head + around, line + around // 2))
+    start = max(head, end - around)
+    return np.r_[0:head, start:end]

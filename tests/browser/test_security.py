@@ -226,6 +226,52 @@ def test_page_error_details_shown_in_development(workspace: Path, monkeypatch: p
     assert "database detail that stays in the log" in app.exception[0].value
 
 
+def failing_info(self: Store) -> None:
+    raise RuntimeError("sidebar detail that stays in the log")
+
+
+def test_sidebar_error_shows_an_id_and_the_page_still_runs(workspace: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(Store, "info", failing_info)
+    app = AppTest.from_file(str(APP_FILE), default_timeout=60)
+    app.run()
+
+    assert not app.exception, [e.value for e in app.exception]
+    errors = [e.value for e in app.sidebar.error]
+    assert len(errors) == 1
+    match = re.fullmatch(r"Something went wrong \(error id ([0-9a-f]{8})\)\. .*", errors[0])
+    assert match is not None, errors[0]
+    assert "sidebar detail" not in errors[0]
+    logged = [r for r in caplog.records if r.name == "portfolio_lens.app" and match.group(1) in r.getMessage()]
+    assert len(logged) == 1 and "the sidebar" in logged[0].getMessage()
+    # The page below the broken sidebar still draws.
+    assert app.title[0].value == "Prioritize"
+
+
+def _failing_timer_script() -> None:
+    import streamlit as st
+
+    from ui.errors import reported
+
+    with reported("a timer", repeat_key="timer"):
+        raise ConnectionError(st.session_state.get("message", "server gone"))
+
+
+def test_repeated_error_keeps_its_id_and_logs_once(caplog: pytest.LogCaptureFixture) -> None:
+    app = AppTest.from_function(_failing_timer_script, default_timeout=30)
+    app.run()
+    first = app.error[0].value
+    app.run()
+    assert app.error[0].value == first
+    app.session_state["message"] = "another failure"
+    app.run()
+    assert app.error[0].value != first
+
+    logged = [r.getMessage() for r in caplog.records if r.name == "portfolio_lens.app"]
+    assert len(logged) == 2, logged
+    assert all("in a timer" in message for message in logged)
+
+
 def test_stop_and_rerun_pass_through(workspace: Path) -> None:
     """A page that calls st.rerun (after a commit) or st.stop shows no error."""
     app = AppTest.from_file(str(APP_FILE), default_timeout=60)
