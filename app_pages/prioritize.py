@@ -128,9 +128,9 @@ with st.sidebar:
 
 @st.fragment
 def live() -> None:
-    """The controls, the quadrant and the lists: a weight change reruns this part of the page only.
+    """Draw the controls, the quadrant and the lists, which a weight change reruns alone.
 
-    Streamlit then re-sends only what this part draws, not the navigation, the sidebar or the title.
+    Streamlit then sends only what this part draws again, not the navigation, the sidebar or the title.
     """
     controls, main = st.columns([1, 3], gap="large")
     if state.following():
@@ -163,9 +163,9 @@ def live() -> None:
         state.set_params(what_if)
         presenter = state.user_name()
         if st.session_state.get("present_weights") and presenter:
-            state.presentation().share(presenter, what_if)
+            state.share_weights(presenter, what_if)
         elif presenter:
-            state.presentation().stop(presenter)
+            state.stop_sharing(presenter)
     result = state.scored(current, what_if)
     changes, summary = compare_results(current.baseline, result)
     funding = segment_funding(result, what_if, segments)

@@ -63,11 +63,11 @@ def hover_labels(result: pd.DataFrame, currency: str) -> pd.Series:
                      index=result.index, dtype=object)
 
 
-# What a point carries besides x (SAI) and y (urgency): the fixed text from hover_labels in ``text``, and
-# customdata [row, segment score, rank] as float32, where row is the point's index label in the result frame
-# (what a click on the point reports back). Plotly deep-copies customdata twice per figure, element by
-# element when it holds Python objects, which is why no string goes there; float32 halves what the browser
-# receives and holds every row and rank below 2**24 exactly.
+# Besides x (SAI) and y (urgency), each point carries the fixed text from hover_labels in ``text`` and
+# customdata [row, segment score, rank] as float32. Row is the point's index label in the result frame, which
+# a click on the point reports back. Plotly deep-copies customdata twice per figure, element by element when
+# it contains Python objects, so no string goes there. Float32 halves what the browser receives and keeps
+# every row and rank below 2**24 exact.
 ROW, SCORE, RANK = range(3)
 SCORES = "SAI %{x:.1f} · urgency %{y:.1f}<br>Segment score %{customdata[1]:.1f} · rank %{customdata[2]}"
 SCORES_UNSCORED = "SAI not scored yet · urgency %{y:.1f}<br>Rank %{customdata[2]}"
@@ -75,7 +75,7 @@ FUNDING_STATES = ("funded", "below the line", "no funding line")
 
 
 def _hovertemplate(scores: str, status: str | None = None) -> str:
-    """The hover of a trace: fixed text, then its segment (the trace name) and funding status, then scores.
+    """Build the hover of a trace: fixed text, then its segment (the trace name) and funding status, then scores.
 
     Without ``status``, the text of each point already ends with its segment and status.
     """
@@ -85,7 +85,7 @@ def _hovertemplate(scores: str, status: str | None = None) -> str:
 
 
 def funding_states(frame: pd.DataFrame) -> np.ndarray:
-    """The funding status of each row as one of :data:`FUNDING_STATES`."""
+    """Return the funding status of each row as one of :data:`FUNDING_STATES`."""
     funded = frame["funded"]
     return np.where(funded.isna(), FUNDING_STATES[2],
                     np.where(funded.fillna(False).to_numpy(dtype=bool), FUNDING_STATES[0], FUNDING_STATES[1]))
@@ -108,7 +108,7 @@ def _hover_data(frame: pd.DataFrame, currency: str, labels: pd.Series | None,
 
 
 def point_row(point: dict) -> int | None:
-    """The result-frame index label of a clicked point, from its customdata; None if it carries none."""
+    """Return the result-frame index label of a clicked point from its customdata, or None without one."""
     data = point.get("customdata")
     # A numeric customdata reaches the browser as a typed array, and a click reports a row of it as an
     # object keyed "0", "1", ... rather than a list.

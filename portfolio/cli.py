@@ -29,9 +29,9 @@ logger = logging.getLogger(__name__)
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
 
-# Applied on the command line so they hold whether or not .streamlit/config.toml is found. No page uses
-# Streamlit's "magic" (a bare expression drawn as if passed to st.write); turning it off spares the rewrite of
-# each page's syntax tree when the page is compiled.
+# Applied on the command line so they hold whether or not .streamlit/config.toml is found. Magic (a bare
+# expression drawn as if passed to st.write) is off because no page uses it, so pages compile without the
+# rewrite of their syntax tree.
 SERVER_FLAGS = (
     "--server.enableXsrfProtection=true",
     f"--server.maxUploadSize={MAX_FILE_BYTES // 1024 // 1024}",

@@ -39,7 +39,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from portfolio.access import Actor, as_actor, require_permission
 from portfolio.errors import StoreError
 from portfolio.models import Portfolio
-from portfolio.store import _DATA_TABLES, _SCHEMA, SCHEMA_VERSION, Store
+from portfolio.store import _DATA_TABLES, _SCHEMA, META_DEFAULTS, Store
 
 logger = logging.getLogger(__name__)
 
@@ -295,21 +295,24 @@ class PostgresStore(Store):
         self._pool.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[_Cursor]:  # type: ignore[override]
+    def transaction(self, bump: bool = True) -> Iterator[_Cursor]:  # type: ignore[override]
         """Run a write in one server-side transaction: committed on success, rolled back on any error.
 
         The transaction first locks the ``data_version`` row, waiting at most
         ``LOCK_TIMEOUT`` for another write from any process; every commit bumps
-        ``data_version``.
+        ``data_version``. A write that changes no portfolio data (``bump=False``)
+        takes neither step and orders itself with the row locks it takes.
         """
         with self._pooled() as connection:
             cursor = _Cursor(connection.cursor(), self.path)
             try:
                 cursor.execute("SELECT set_config('lock_timeout', ?, true)", [LOCK_TIMEOUT])
-                cursor.execute("SELECT value FROM meta WHERE key = 'data_version' FOR UPDATE")
+                if bump:
+                    cursor.execute("SELECT value FROM meta WHERE key = 'data_version' FOR UPDATE")
                 yield cursor
-                cursor.execute(
-                    "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'")
+                if bump:
+                    cursor.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR)"
+                                   " WHERE key = 'data_version'")
                 connection.commit()
             except BaseException as exc:
                 self._rollback(connection)
@@ -337,7 +340,7 @@ class PostgresStore(Store):
                                      "another database, or another schema with the URL's search_path option")
                 for statement in _POSTGRES_SCHEMA:
                     cursor.execute(statement)
-                for key, value in (("schema_version", SCHEMA_VERSION), ("data_version", "0")):
+                for key, value in META_DEFAULTS:
                     cursor.execute("INSERT INTO meta SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = ?)",
                                    [key, value, key])
                 connection.commit()

@@ -96,15 +96,35 @@ _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS settings (key VARCHAR NOT NULL, value VARCHAR)",
     """CREATE TABLE IF NOT EXISTS dependencies (
         initiative_id VARCHAR NOT NULL, requires_id VARCHAR NOT NULL, source_row INTEGER)""",
+    # The what-if weights one person shares live in a meeting: at most one row, not part of the portfolio,
+    # not audited, and not counted in data_version (presentation_sequence in meta counts its changes).
+    """CREATE TABLE IF NOT EXISTS presentation (
+        presenter VARCHAR NOT NULL, params VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL)""",
     "CREATE SEQUENCE IF NOT EXISTS audit_id START 1",
     """CREATE TABLE IF NOT EXISTS audit_log (
         id BIGINT NOT NULL DEFAULT nextval('audit_id'), changed_at TIMESTAMP NOT NULL, who VARCHAR NOT NULL,
         action VARCHAR NOT NULL, entity VARCHAR, entity_id VARCHAR, before VARCHAR, after VARCHAR)""",
 ]
 
+# Keys of meta that every workspace has, with their first values; a workspace created before a key existed
+# gets it when it is next opened.
+META_DEFAULTS = (("schema_version", SCHEMA_VERSION), ("data_version", "0"), ("presentation_sequence", "0"))
+
 _DATA_TABLES = ("theme_versions", "theme_sets", "scenarios", "decisions", "initiatives", "alignment", "budget",
                 "lenses", "urgency_weights", "settings",
                 "dependencies")
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """The person who shares what-if weights live now, the weights, and the number of changes so far.
+
+    ``presenter`` and ``params`` are None while no one presents.
+    """
+
+    presenter: str | None
+    params: ScoringParams | None
+    sequence: int
 
 
 @dataclass(frozen=True)
@@ -147,18 +167,20 @@ class Store:
         self._connection.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self, bump: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """Run a write under the store's lock in one transaction: committed on success, rolled back on any error.
 
-        Every committed transaction bumps ``data_version`` so that readers notice it.
+        Every committed transaction bumps ``data_version`` so that readers notice it, except one that changes
+        no portfolio data (``bump=False``).
         """
         with self._lock:
             cursor = self._connection.cursor()
             cursor.execute("BEGIN TRANSACTION")
             try:
                 yield cursor
-                cursor.execute(
-                    "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'")
+                if bump:
+                    cursor.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR)"
+                                   " WHERE key = 'data_version'")
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
@@ -178,7 +200,7 @@ class Store:
                 cursor.execute("BEGIN TRANSACTION")
                 for statement in _SCHEMA:
                     cursor.execute(statement)
-                for key, value in (("schema_version", SCHEMA_VERSION), ("data_version", "0")):
+                for key, value in META_DEFAULTS:
                     cursor.execute("INSERT INTO meta SELECT ?, ? WHERE NOT EXISTS "
                                    "(SELECT 1 FROM meta WHERE key = ?)", [key, value, key])
                 cursor.execute("COMMIT")
@@ -214,6 +236,45 @@ class Store:
             return int(self._meta(cursor, "data_version") or 0)
         finally:
             cursor.close()
+
+    # --- live presentation ----------------------------------------------------
+
+    def presentation(self) -> Presentation:
+        """Return the live presentation, the same for every session of every app instance on this workspace."""
+        cursor = self.cursor()
+        try:
+            sequence = int(self._meta(cursor, "presentation_sequence") or 0)
+            row = cursor.execute("SELECT presenter, params FROM presentation").fetchone()
+        finally:
+            cursor.close()
+        if row is None:
+            return Presentation(None, None, sequence)
+        return Presentation(row[0], ScoringParams.model_validate_json(row[1]), sequence)
+
+    def present(self, presenter: str, params: ScoringParams) -> None:
+        """Share ``params`` live as ``presenter``, replacing anyone presenting; no change when already shared."""
+        shown = self.presentation()
+        if shown.presenter == presenter and shown.params == params:
+            return
+        self._change_presentation(presenter, params.model_dump_json())
+
+    def stop_presenting(self, presenter: str) -> None:
+        """End ``presenter``'s presentation; nothing changes when someone else presents, or no one does."""
+        if self.presentation().presenter == presenter:
+            self._change_presentation(None, None, only_from=presenter)
+
+    def _change_presentation(self, presenter: str | None, payload: str | None, only_from: str | None = None) -> None:
+        with self.transaction(bump=False) as cursor:
+            # Bumping the sequence first takes its row lock, so that two presenters on PostgreSQL change the
+            # presentation one after the other and at most one row remains.
+            cursor.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR)"
+                           " WHERE key = 'presentation_sequence'")
+            if only_from is not None:
+                cursor.execute("DELETE FROM presentation WHERE presenter = ?", [only_from])
+            else:
+                cursor.execute("DELETE FROM presentation")
+            if presenter is not None:
+                cursor.execute("INSERT INTO presentation VALUES (?, ?, ?)", [presenter, payload, _now()])
 
     def info(self) -> dict[str, str | None]:
         """Return the portfolio's source, its load time and loader, and the number of edits since."""

@@ -276,6 +276,11 @@ def test_present_mode_shares_weights_with_followers(workspace):
     assert {m.label: m.value for m in follower.metric}["Moved rank"] == "0"
     presenter.sidebar.toggle(key="present_weights").set_value(False).run()
 
+    # The presentation lives in the workspace, so that followers on other app instances see it end too.
+    follower.run()
+    assert not [t for t in follower.sidebar.toggle if t.key == "follow_presenter"]
+    assert not [i for i in follower.info if "Following" in i.value]
+
 
 def test_initiatives_table_shows_urgency_score(workspace):
     app = start_app()

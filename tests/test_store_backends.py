@@ -484,6 +484,94 @@ def test_backup_writes_duckdb_copy(store: Store, tmp_path: Path) -> None:
         copy.close()
 
 
+def test_presentation_is_shared_without_touching_the_data(location: str, portfolio: Portfolio) -> None:
+    """Two stores on one workspace stand for two app instances (on DuckDB, two opens one after the other)."""
+    presenter_store = open_at(location)
+    presenter_store.load(portfolio, "loader")
+    version = presenter_store.data_version()
+    weights = ScoringParams.from_portfolio(portfolio)
+    moved = weights.model_copy(update={"theme_weights": {**weights.theme_weights, "T1": 99.0}})
+    try:
+        assert presenter_store.presentation().presenter is None
+
+        presenter_store.present("Chair", weights)
+        presenter_store.present("Chair", weights)  # unchanged weights write nothing
+        first = presenter_store.presentation()
+        presenter_store.present("Chair", moved)
+        second = presenter_store.presentation()
+
+        assert (first.presenter, first.params) == ("Chair", weights)
+        assert (second.presenter, second.params) == ("Chair", moved)
+        assert second.sequence == first.sequence + 1
+        assert presenter_store.data_version() == version
+        assert presenter_store.audit_log()["action"].tolist() == ["load portfolio"]
+
+        if is_database_url(location):
+            follower_store = open_at(location)
+            try:
+                assert follower_store.presentation() == second
+                # Someone else's stop changes nothing; the presenter's own ends it for every instance.
+                follower_store.stop_presenting("Somebody else")
+                assert follower_store.presentation() == second
+                presenter_store.stop_presenting("Chair")
+                ended = follower_store.presentation()
+            finally:
+                follower_store.close()
+        else:
+            presenter_store.stop_presenting("Somebody else")
+            assert presenter_store.presentation() == second
+            presenter_store.stop_presenting("Chair")
+            ended = presenter_store.presentation()
+        assert (ended.presenter, ended.params, ended.sequence) == (None, None, second.sequence + 1)
+    finally:
+        presenter_store.close()
+
+    reopened = open_at(location)
+    try:
+        assert reopened.presentation().sequence == second.sequence + 1
+        assert reopened.data_version() == version
+    finally:
+        reopened.close()
+
+
+def test_two_presenters_leave_one_presentation(location: str, portfolio: Portfolio) -> None:
+    """Four threads present at once; on PostgreSQL through two stores, as two app instances would."""
+    first = open_at(location)
+    first.load(portfolio, "loader")
+    second = open_at(location) if is_database_url(location) else first
+    weights = ScoringParams.from_portfolio(portfolio)
+    errors: list[BaseException] = []
+
+    def present(number: int) -> None:
+        try:
+            for weight in range(20):
+                (first, second)[number % 2].present(f"P{number}", weights.model_copy(
+                    update={"theme_weights": {**weights.theme_weights, "T1": float(weight)}}))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=present, args=(number,)) for number in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        cursor = first.cursor()
+        try:
+            rows = cursor.execute("SELECT count(*) FROM presentation").fetchone()[0]
+        finally:
+            cursor.close()
+
+        assert errors == []
+        assert rows == 1
+        assert second.presentation().presenter in {"P0", "P1", "P2", "P3"}
+        assert first.presentation().sequence == 80
+    finally:
+        first.close()
+        if second is not first:
+            second.close()
+
+
 def test_backup_command_line(location: str, portfolio: Portfolio, tmp_path: Path,
                              capsys: pytest.CaptureFixture[str]) -> None:
     from portfolio.cli import main

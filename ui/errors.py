@@ -25,7 +25,7 @@ _REPEATED_KEY = "_errors_repeated"
 
 
 def details_shown() -> bool:
-    """Whether tracebacks may reach the page: client.showErrorDetails is "full" (development) or true."""
+    """Return whether tracebacks may reach the page: client.showErrorDetails is "full" (development) or true."""
     return str(st.get_option("client.showErrorDetails")).lower() in ("full", "true")
 
 

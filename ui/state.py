@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from portfolio.importing import DEMO_PATH, require_portfolio
 from portfolio.models import Portfolio, Problem, portfolio_warnings
 from portfolio.pgstore import redact
 from portfolio.scoring import ScoringInputs, ScoringParams, prepare
-from portfolio.store import CycleState, Store, default_workspace, is_database_url, open_store
+from portfolio.store import CycleState, Presentation, Store, default_workspace, is_database_url, open_store
 from ui.errors import guarded
 
 logger = logging.getLogger(__name__)
@@ -139,40 +138,19 @@ def view() -> View:
     return _load_view(current.path, current.data_version(), current)
 
 
-class Presentation:
-    """The what-if weights one presenter shares live with everyone following, in this app process.
-
-    ``sequence`` grows with every change so that followers can tell when to redraw.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.presenter: str | None = None
-        self.params: ScoringParams | None = None
-        self.sequence = 0
-
-    def share(self, presenter: str, value: ScoringParams) -> None:
-        with self._lock:
-            if self.presenter == presenter and self.params == value:
-                return
-            self.presenter, self.params = presenter, value
-            self.sequence += 1
-
-    def stop(self, presenter: str) -> None:
-        with self._lock:
-            if self.presenter == presenter:
-                self.presenter, self.params = None, None
-                self.sequence += 1
-
-
-@st.cache_resource
-def _presentation(path: str) -> Presentation:
-    return Presentation()
-
-
 def presentation() -> Presentation:
-    """Return the live presentation of this workspace, shared by every session of this app process."""
-    return _presentation(str(database_path()))
+    """Return the live presentation of this workspace, the same for every app instance on it."""
+    return store().presentation()
+
+
+def share_weights(presenter: str, params: ScoringParams) -> None:
+    """Present ``params`` live as ``presenter``; a call with unchanged weights writes nothing."""
+    store().present(presenter, params)
+
+
+def stop_sharing(presenter: str) -> None:
+    """End ``presenter``'s presentation, if they are presenting."""
+    store().stop_presenting(presenter)
 
 
 def following() -> bool:

@@ -35,9 +35,9 @@ def shade_rows(table: pd.DataFrame, mask, colour: str = "#E3F1E8"):
     return table.style.apply(lambda _: styles, axis=None)
 
 
-# A list longer than this shows a window of it: sending 40,000 rows on every slider move costs seconds in the
-# browser (benchmarks/HISTORY.md), and the rows that matter to a funding decision sit at the top and around
-# the funding line. The Export page has every row.
+# A list longer than this shows a window of it, because sending 40,000 rows on every slider move costs seconds
+# in the browser (benchmarks/HISTORY.md). The rows that matter to a funding decision are at the top and around
+# the funding line, and the Export page has every row.
 MAX_LISTED_ROWS = 2000
 
 
@@ -45,7 +45,7 @@ def list_window(funded: np.ndarray, limit: int = MAX_LISTED_ROWS) -> np.ndarray 
     """Return the positions to list from a long list in funding order, or None to list every row.
 
     The window is the first half of ``limit`` rows and the other half centred on the last funded row,
-    where the funding line runs; the two parts meet when the line is near the top.
+    where the funding line runs. The two parts meet when the line is near the top.
     """
     count = len(funded)
     if count <= limit:
