@@ -99,12 +99,16 @@ def _hover_data(frame: pd.DataFrame, currency: str, labels: pd.Series | None,
     if with_status:
         text = np.array([f"{label}<br>{escape(segment)} · {state}" for label, segment, state
                          in zip(text, frame["segment"], funding_states(frame), strict=True)], dtype=object)
-    customdata = np.column_stack([
+    return text, _customdata(frame)
+
+
+def _customdata(frame: pd.DataFrame) -> np.ndarray:
+    """Return the customdata of the points of ``frame``: [row, segment score, rank] as float32."""
+    return np.column_stack([
         frame.index.to_numpy(dtype=np.float32),
         frame["segment_score"].to_numpy(dtype=np.float32),
         frame["rank"].to_numpy(dtype=np.float32),
     ])
-    return text, customdata
 
 
 def point_row(point: dict) -> int | None:
@@ -174,25 +178,28 @@ def quadrant_figure(
     max_cost = float(result["cost"].max()) if len(result) else 1.0
     figure = go.Figure()
 
+    # The points as arrays, cut once: filtering the frame per trace cost a third of the figure.
+    text = (labels.loc[scored.index] if labels is not None else hover_labels(scored, currency)).to_numpy(dtype=object)
+    customdata = _customdata(scored)
+    sai, urgency, cost = (scored[column].to_numpy() for column in ("sai", "urgency", "cost"))
+    segment_of, state_of = scored["segment"].to_numpy(dtype=object), funding_states(scored)
     for segment in segments:
-        part = scored[scored["segment"] == segment]
-        states = funding_states(part)
+        in_segment = segment_of == segment
         # One trace per funding state, each with one colour and its status in the hover template: a per-point
         # colour list costs Plotly a validation per point.
         shown_in_legend = False
         for state in FUNDING_STATES:
-            rows = part[states == state]
-            if rows.empty:
+            points = np.flatnonzero(in_segment & (state_of == state))
+            if len(points) == 0:
                 continue
             fill = colours[segment] if state == FUNDING_STATES[0] else "rgba(255,255,255,0.6)"
-            sizes, reference = _bubble_sizes(rows["cost"].to_numpy(), max_cost)
-            text, customdata = _hover_data(rows, currency, labels)
+            sizes, reference = _bubble_sizes(cost[points], max_cost)
             figure.add_trace(scatter(
-                x=rows["sai"].to_numpy(), y=rows["urgency"].to_numpy(), mode="markers", name=escape(segment),
+                x=sai[points], y=urgency[points], mode="markers", name=escape(segment),
                 legendgroup=segment, showlegend=not shown_in_legend,
                 marker=dict(size=sizes, sizemode="area", sizeref=reference, sizemin=4, color=fill,
                             line=dict(color=colours[segment], width=2)),
-                text=text, customdata=customdata, hovertemplate=_hovertemplate(SCORES, state),
+                text=text[points], customdata=customdata[points], hovertemplate=_hovertemplate(SCORES, state),
             ))
             shown_in_legend = True
 
