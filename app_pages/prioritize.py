@@ -253,7 +253,7 @@ def live() -> None:
         # Only the open tab's list is built and sent: a hidden list costs as much as a shown one, and switching
         # tabs reruns the page to build the one that opens.
         listed = [s for s in funding if s.count]
-        tabs = st.tabs([f"{literal(s.segment)} ({s.count})" for s in listed], key="prioritize_segment_tabs",
+        tabs = st.tabs([f"{literal(s.segment)} ({s.count:,})" for s in listed], key="prioritize_segment_tabs",
                        on_change="rerun")
         for tab, summary_of_segment in zip(tabs, listed, strict=True):
             if tab.open is False:
