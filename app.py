@@ -86,21 +86,28 @@ with st.sidebar, reported("the sidebar"):
                   help="See the presenter's what-if weights live; turn off to return to your own.")
 
 
+def presentation_seen() -> int | str | None:
+    """Return what of the presentation this session redraws for: each change while following, else who presents.
+
+    A session that does not follow reruns only when a presentation starts or ends, to show or hide "Follow".
+    """
+    shown = state.presentation()
+    return shown.sequence if state.following() else shown.presenter
+
+
 @st.fragment(run_every="2s")
 def follow_commits() -> None:
     """Redraw the page when someone commits a change or the presenter moves a weight."""
     # Runs every two seconds: while the store stays unreachable it shows one error id, logged once.
     with reported("live updates", repeat_key="follow_commits"):
-        version = state.store().data_version()
-        sequence = state.presentation().sequence if state.following() else None
-        if (version, sequence) != (st.session_state.get(state.SEEN_VERSION_KEY),
-                                   st.session_state.get(state.SEEN_SEQUENCE_KEY)):
+        if (state.store().data_version(), presentation_seen()) != (st.session_state.get(state.SEEN_VERSION_KEY),
+                                                                    st.session_state.get(state.SEEN_SEQUENCE_KEY)):
             st.rerun(scope="app")
 
 
 # What this run draws; the fragment compares against it.
 st.session_state[state.SEEN_VERSION_KEY] = current.version
-st.session_state[state.SEEN_SEQUENCE_KEY] = state.presentation().sequence if state.following() else None
+st.session_state[state.SEEN_SEQUENCE_KEY] = presentation_seen()
 with st.sidebar:
     follow_commits()
 

@@ -910,6 +910,77 @@ def test_two_app_instances_share_edits(postgres_url: str, tmp_path: Path, browse
         check.close()
 
 
+def test_presenter_on_one_instance_is_followed_on_another(postgres_url: str, tmp_path: Path,
+                                                          browser: Browser) -> None:
+    """A presents what-if weights on instance A; B, on instance B, follows them live and then leaves."""
+    from playwright.sync_api import expect
+
+    def metrics(page: Any) -> str:
+        """The four metrics above the quadrant as one text: equal texts mean the same funding picture."""
+        return " | ".join(page.get_by_test_id("stMetricValue").all_inner_texts())
+
+    open_store(postgres_url, who="test setup").close()
+    apps = [start_app(postgres_url, tmp_path) for _ in range(2)]
+    try:
+        for process, url, log_path in apps:
+            wait_healthy(process, url, log_path)
+        (_, url_a, _), (_, url_b, _) = apps
+
+        page_b = browser.new_context(viewport={"width": 1600, "height": 1100}).new_page()
+        page_b.goto(url_b)
+        expect(page_b.locator(APP_IDLE)).to_have_count(1, timeout=30_000)
+        expect(page_b.get_by_test_id("stMetricValue")).to_have_count(4, timeout=30_000)
+        own = metrics(page_b)
+
+        page_a = browser.new_context(viewport={"width": 1600, "height": 1100}).new_page()
+        page_a.goto(url_a)
+        expect(page_a.locator(APP_IDLE)).to_have_count(1, timeout=30_000)
+        who = page_a.locator(".st-key-user_name").get_by_role("textbox")
+        who.fill("Chair A")
+        who.press("Enter")
+        expect(page_a.get_by_text("Enter your name before you edit.")).to_have_count(0, timeout=30_000)
+        page_a.locator(".st-key-present_weights").get_by_text("Present my weights").click()
+        expect(page_a.locator(APP_IDLE)).to_have_count(1, timeout=30_000)
+        expect(page_a.get_by_test_id("stMetricValue")).to_have_count(4, timeout=30_000)
+        thumb = page_a.get_by_test_id("stSlider").filter(
+            has=page_a.get_by_text("Customer experience", exact=True)).get_by_role("slider")
+
+        def move(key: str) -> str:
+            before = metrics(page_a)
+            thumb.focus()
+            thumb.press(key)
+            page_a.wait_for_function("""before => {
+                const idle = document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]');
+                const now = Array.from(document.querySelectorAll('[data-testid="stMetricValue"]'))
+                    .map(e => e.innerText).join(' | ');
+                return idle !== null && now !== before;
+            }""", arg=before, timeout=30_000)
+            return metrics(page_a)
+
+        first = move("End")
+
+        # B, on the other instance, was only polling: the Follow toggle appears, and following shows A's weights.
+        follow = page_b.locator(".st-key-follow_presenter")
+        expect(follow).to_contain_text("Follow Chair A's weights", timeout=30_000)
+        follow.get_by_text("Follow Chair A's weights").click()
+        expect(page_b.get_by_text("Following Chair A's weights live.", exact=False)).to_be_visible(timeout=30_000)
+        expect(page_b.get_by_test_id("stMetricValue")).to_have_text(first.split(" | "), timeout=30_000)
+
+        # A's next move reaches B within the 5 seconds the issue allows (B polls every 2 s).
+        second = move("Home")
+        expect(page_b.get_by_test_id("stMetricValue")).to_have_text(second.split(" | "), timeout=5_000)
+
+        # Leaving present mode returns B to its own weights.
+        page_a.locator(".st-key-present_weights").get_by_text("Present my weights").click()
+        expect(follow).to_have_count(0, timeout=30_000)
+        expect(page_b.get_by_test_id("stMetricValue")).to_have_text(own.split(" | "), timeout=30_000)
+        assert page_a.get_by_test_id("stException").count() == 0
+        assert page_b.get_by_test_id("stException").count() == 0
+    finally:
+        for process, _, _ in apps:
+            stop_app(process)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
