@@ -54,7 +54,7 @@ def _seed(key: str, value: float) -> None:
 
     The value is written on every run, not only when missing: a run interrupted before it drew the
     widgets (a name entered while the page first loads) otherwise leaves the browser showing each
-    slider's minimum while the server holds the committed weight.
+    slider's minimum while the server keeps the committed weight.
     """
     st.session_state[key] = st.session_state.get(key, value)
 
