@@ -34,7 +34,7 @@ if not allowed:
 ids = result["initiative_id"].tolist()
 names = dict(zip(ids, result["name"], strict=True))
 selected = state.selected_initiative()
-st.session_state.setdefault("decisions_initiative", selected if selected in names else ids[0])
+state.seed_widget("decisions_initiative", selected if selected in names else ids[0])
 choice = st.selectbox("Initiative", ids, format_func=lambda i: f"{i} · {names[i]}", key="decisions_initiative")
 row = state.row_of(current, choice)
 item = result.iloc[row]

@@ -405,7 +405,7 @@ heading("Commit")
 stored = current.portfolio
 overlap = len(set(stored.initiatives["initiative_id"]) & set(portfolio.initiatives["initiative_id"]))
 modes = ["Update the workspace by initiative_id", "Replace the workspace portfolio"]
-st.session_state.setdefault(MODE_KEY, modes[0] if overlap else modes[1])
+state.seed_widget(MODE_KEY, modes[0] if overlap else modes[1])
 mode = st.radio("How to commit", modes, key=MODE_KEY, horizontal=True,
                 help="Updating changes only the fields the file fills and keeps scores, themes and alignment; "
                      "replacing loads the file as the whole portfolio.")

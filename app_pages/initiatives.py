@@ -76,7 +76,7 @@ if pending in names:
 flash = st.session_state.pop("initiatives_flash", None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
-st.session_state.setdefault("initiatives_edit_id", default if default in names else NEW)
+state.seed_widget("initiatives_edit_id", default if default in names else NEW)
 editing = st.selectbox("Initiative to edit", choices, key="initiatives_edit_id",
                        format_func=lambda i: i if i == NEW else f"{i} · {names[i]}")
 is_new = editing == NEW

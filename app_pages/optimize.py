@@ -266,14 +266,14 @@ shares = what_if.normalized_theme_weights()
 largest = max(shares.values(), default=0.0)
 controls = st.columns(2)
 with controls[0]:
-    st.session_state.setdefault("optimize_concentration", 100)
+    state.seed_widget("optimize_concentration", 100)
     concentration = st.select_slider(
         "Concentration (larger: weights stay closer to the current ones)", options=CONCENTRATIONS,
         key="optimize_concentration")
     st.caption(f"At {concentration}, the largest theme share ({largest * 100:.0f} %) varies by about "
                f"±{share_spread(largest, concentration) * 100:.1f} pp (one standard deviation).")
 with controls[1]:
-    st.session_state.setdefault("optimize_samples", 1000)
+    state.seed_widget("optimize_samples", 1000)
     samples = st.select_slider("Samples", options=SAMPLE_COUNTS, key="optimize_samples",
                                help=f"Random seed {SEED}, so the same settings give the same figures.")
 

@@ -49,16 +49,6 @@ def _select_clicked(event: object, result: pd.DataFrame) -> None:
         state.select_initiative(str(result.at[row, "initiative_id"]))
 
 
-def _seed(key: str, value: float) -> None:
-    """Give the widget ``key`` its what-if value, keeping one the person already set.
-
-    The value is written on every run, not only when missing: a run interrupted before it drew the
-    widgets (a name entered while the page first loads) otherwise leaves the browser showing each
-    slider's minimum while the server keeps the committed weight.
-    """
-    st.session_state[key] = st.session_state.get(key, value)
-
-
 def _slider_max(value: float) -> float:
     return float(max(100.0, value * 2)) if value > 1 else 1.0
 
@@ -71,7 +61,7 @@ def _theme_controls() -> dict[str, float]:
         return weights
     keys = {theme_id: f"prioritize_theme_{theme_id}" for theme_id in themes["theme_id"]}
     for theme_id, key in keys.items():
-        _seed(key, float(held.theme_weights[theme_id]))
+        state.seed_widget(key, float(held.theme_weights[theme_id]))
     # The shares come from the slider values of this run, so each caption sits beside its slider.
     total = sum(float(st.session_state[key]) for key in keys.values())
     for theme_id, name in zip(themes["theme_id"], themes["name"], strict=True):
@@ -94,7 +84,7 @@ def _lens_controls() -> dict[str, dict[str, float]]:
         lenses[segment] = {}
         for criterion in lens:
             key = f"prioritize_lens_{segment}_{criterion}"
-            _seed(key, float(lens[criterion]))
+            state.seed_widget(key, float(lens[criterion]))
             lenses[segment][criterion] = st.slider(
                 CRITERION_LABELS.get(criterion, criterion), 0.0, _slider_max(baseline.lenses[segment][criterion]),
                 step=0.05, key=key)
@@ -105,7 +95,7 @@ def _urgency_controls() -> dict[str, float]:
     weights = {}
     for criterion, weight in held.urgency.items():
         key = f"prioritize_urgency_{criterion}"
-        _seed(key, float(weight))
+        state.seed_widget(key, float(weight))
         weights[criterion] = st.slider(CRITERION_LABELS.get(criterion, criterion), 0.0,
                                        _slider_max(baseline.urgency.get(criterion, 1.0)), step=0.05, key=key)
     return weights
@@ -118,7 +108,7 @@ def _envelope_controls() -> dict[str, int]:
             st.caption(f"{literal(segment)}: no envelope, so no funding line")
             continue
         key = f"prioritize_envelope_{segment}"
-        _seed(key, held.envelopes[segment] / 100)
+        state.seed_widget(key, held.envelopes[segment] / 100)
         value = st.number_input(f"{segment} envelope ({currency})", min_value=0.0, step=100_000.0,
                                 format="%.2f", key=key)
         envelopes[segment] = round(value * 100)
@@ -164,8 +154,8 @@ def live() -> None:
             with st.expander("Envelopes"):
                 envelopes = _envelope_controls()
             with st.expander("Quadrant thresholds"):
-                _seed("prioritize_tau_a", float(held.alignment_threshold))
-                _seed("prioritize_tau_u", float(held.urgency_threshold))
+                state.seed_widget("prioritize_tau_a", float(held.alignment_threshold))
+                state.seed_widget("prioritize_tau_u", float(held.urgency_threshold))
                 tau_a = st.slider("Alignment threshold (SAI)", 0.0, 100.0, step=1.0, key="prioritize_tau_a")
                 tau_u = st.slider("Urgency threshold", 0.0, 100.0, step=1.0, key="prioritize_tau_u")
         what_if = ScoringParams(theme_weights=theme_weights, lenses=lenses, urgency=urgency, envelopes=envelopes,

@@ -242,6 +242,16 @@ def user_name() -> str | None:
     return who.name if who else None
 
 
+def seed_widget(key: str, value: object) -> None:
+    """Give the widget ``key`` its starting value, keeping one the person already set.
+
+    The value is written on every run, not only when missing: a run interrupted before it drew the
+    widget (a name entered while the page first loads) otherwise leaves the browser showing the
+    widget's own default while the server keeps ``value``.
+    """
+    st.session_state[key] = st.session_state.get(key, value)
+
+
 def select_initiative(initiative_id: str | None) -> None:
     st.session_state[SELECTED_KEY] = initiative_id
 
