@@ -245,9 +245,9 @@ def user_name() -> str | None:
 def seed_widget(key: str, value: object) -> None:
     """Give the widget ``key`` its starting value, keeping one the person already set.
 
-    The value is written on every run, not only when missing: a run interrupted before it drew the
-    widget (a name entered while the page first loads) otherwise leaves the browser showing the
-    widget's own default while the server keeps ``value``.
+    The value is written on every run, not only when missing, so Streamlit sends it with the widget each
+    time. Otherwise a run interrupted before it drew the widget (a name entered while the page first
+    loads) leaves the browser showing the widget's own default while the server keeps ``value``.
     """
     st.session_state[key] = st.session_state.get(key, value)
 
