@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup = commands.add_parser(
         "backup", help="copy a workspace (a DuckDB file no running app has open, or a postgresql:// URL)")
     backup.add_argument("db", help="the workspace database file, or the postgresql:// URL of a shared workspace")
-    backup.add_argument("out", type=Path, help="the backup file to write")
+    backup.add_argument("out", type=Path, help="the backup file to write; an existing file is replaced")
 
     importer = commands.add_parser("import", help="write a canonical portfolio from a foreign export")
     importer.add_argument("file", type=Path, help="the export to read, e.g. a GMPP CSV")
@@ -252,9 +252,21 @@ def run_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_backup(args: argparse.Namespace) -> int:
-    from portfolio.store import Store, is_database_url
+def _is_duckdb_file(path: Path) -> bool:
+    """Tell whether ``path`` starts like a DuckDB database file, whose header carries "DUCK" at byte 8."""
+    with path.open("rb") as handle:
+        return handle.read(12)[8:12] == b"DUCK"
 
+
+def run_backup(args: argparse.Namespace) -> int:
+    from portfolio.errors import StoreError
+    from portfolio.store import Store, default_workspace, is_database_url
+
+    out = Path(args.out)
+    if out.is_dir():
+        print(f"error: {out} is a folder; give the path of the backup file to write, for example "
+              f"{out / 'backup.duckdb'}", file=sys.stderr)
+        return 1
     if is_database_url(args.db):
         # A shared workspace stays open to its app instances; the copy is read in one snapshot.
         from portfolio.pgstore import PostgresStore
@@ -266,12 +278,25 @@ def run_backup(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 1
     else:
-        if not Path(args.db).is_file():
-            print(f"error: {args.db} does not exist; give the path of a workspace database", file=sys.stderr)
+        database = Path(args.db)
+        problem = ("does not exist" if not database.exists() else
+                   "is a folder" if database.is_dir() else
+                   "is not a DuckDB workspace file" if not _is_duckdb_file(database) else None)
+        if problem:
+            print(f"error: {database} {problem}; give the path of a workspace database file, for example "
+                  f"{default_workspace(None)}", file=sys.stderr)
             return 1
-        store = Store(args.db)
+        try:
+            store = Store(database)
+        except StoreError as exc:
+            if "in use by another process" not in str(exc):
+                raise
+            print(f"error: {database} is open in a running app or command (DuckDB allows one writer per file); "
+                  "back up a live workspace from the app's Data page, or stop the app and try again",
+                  file=sys.stderr)
+            return 1
     try:
-        target = store.backup(args.out, "command line")
+        target = store.backup(out, "command line")
     finally:
         store.close()
     print(f"wrote {target}")

@@ -407,7 +407,11 @@ class PostgresStore(Store):
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
-        temporary.replace(target)
+        try:
+            temporary.replace(target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
         logger.info("%s backed up %s to %s", actor.name, self.path, target)
         return target
 

@@ -669,7 +669,11 @@ class Store:
                 raise
             finally:
                 cursor.close()
-        temporary.replace(target)
+        try:
+            temporary.replace(target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
         logger.info("%s backed up %s to %s", actor.name, self.path, target)
         return target
 

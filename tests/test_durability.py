@@ -161,8 +161,49 @@ def test_backup_cli_says_when_file_is_held(database, tmp_path, capsys):
         holder.kill()
         holder.wait(timeout=30)
     assert code == 1
-    assert "in use by another process" in err
+    assert f"{database} is open in a running app or command" in err
+    assert "back up a live workspace from the app's Data page" in err
+    assert "--db" not in err
     assert "Traceback" not in err
+
+
+def test_backup_cli_rejects_what_is_not_a_workspace_file(database, tmp_path, capsys):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    text_file = tmp_path / "themes.csv"
+    text_file.write_text("theme_id,name,weight\nT1,Growth,1\n", encoding="utf-8")
+
+    for source, problem in ((folder, "is a folder"), (text_file, "is not a DuckDB workspace file"),
+                            (tmp_path / "missing.duckdb", "does not exist")):
+        assert main(["backup", str(source), str(tmp_path / "b.duckdb")]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {source} {problem}; give the path of a workspace database file"), err
+    assert text_file.read_text(encoding="utf-8") == "theme_id,name,weight\nT1,Growth,1\n"
+    assert not (tmp_path / "b.duckdb").exists()
+
+
+def test_backup_cli_rejects_a_folder_as_target(database, tmp_path, capsys):
+    target = tmp_path / "outdir"
+    target.mkdir()
+
+    assert main(["backup", str(database), str(target)]) == 1
+
+    assert f"error: {target} is a folder; give the path of the backup file to write" in capsys.readouterr().err
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+    assert list(target.iterdir()) == []
+
+
+def test_backup_leaves_no_partial_file_when_the_target_cannot_be_replaced(database, tmp_path):
+    target = tmp_path / "taken"
+    target.mkdir()
+    (target / "inside").write_text("keeps the folder non-empty", encoding="utf-8")
+    store = Store(database)
+    try:
+        with pytest.raises(OSError):
+            store.backup(target, "pmo")
+    finally:
+        store.close()
+    assert not (tmp_path / ".taken.partial").exists()
 
 
 def test_backup_cli_copies(database, tmp_path, capsys):
