@@ -186,7 +186,8 @@ def live() -> None:
                           help="Initiatives whose rank differs from the committed one")
         metrics[2].metric("Crossed the line", f"{summary.crossed_in} in · {summary.crossed_out} out")
         metrics[3].metric("Money moved in", f"+{money_short(summary.money_in, currency)}",
-                          delta=f"−{money_short(summary.money_out, currency)} moved out", delta_color="off",
+                          delta=f"−{money_short(summary.money_out, currency)} moved out" if summary.money_out else None,
+                          delta_color="off",
                           delta_arrow="off",
                           help="Cost of the initiatives that moved into funding, and below it of those that moved out")
 

@@ -282,6 +282,17 @@ def test_present_mode_shares_weights_with_followers(workspace):
     assert not [i for i in follower.info if "Following" in i.value]
 
 
+def test_money_moved_out_shows_only_when_something_moved_out(workspace):
+    app = start_app()
+    money_in = next(m for m in app.metric if m.label == "Money moved in")
+    assert money_in.value == "+$0"
+    assert not money_in.delta
+
+    app.slider(key="prioritize_theme_cx").set_value(0.0).run()
+    money_in = next(m for m in app.metric if m.label == "Money moved in")
+    assert money_in.delta.endswith(" moved out") and money_in.delta != "−$0 moved out"
+
+
 def test_initiatives_table_shows_urgency_score(workspace):
     app = start_app()
     app.switch_page("app_pages/initiatives.py").run()
