@@ -117,6 +117,7 @@ def run_page() -> None:
     with reported(f"page /{navigation.url_path}"):
         navigation.run()
 
+
 run_page()
 # The page may have started or ended this session's own presentation; the follow fragment compares against that.
 st.session_state[state.SEEN_SEQUENCE_KEY] = presentation_seen()
