@@ -39,7 +39,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from portfolio.access import Actor, as_actor, require_permission
 from portfolio.errors import StoreError
 from portfolio.models import Portfolio
-from portfolio.store import _DATA_TABLES, _SCHEMA, META_DEFAULTS, Store
+from portfolio.store import _DATA_TABLES, _SCHEMA, META_DEFAULTS, Store, replace_or_remove
 
 logger = logging.getLogger(__name__)
 
@@ -407,11 +407,7 @@ class PostgresStore(Store):
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
-        try:
-            temporary.replace(target)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        replace_or_remove(temporary, target)
         logger.info("%s backed up %s to %s", actor.name, self.path, target)
         return target
 

@@ -253,8 +253,8 @@ class Store:
 
     def present(self, presenter: str, params: ScoringParams) -> None:
         """Share ``params`` live as ``presenter``, replacing anyone presenting; no change when already shared."""
-        shown = self.presentation()
-        if shown.presenter == presenter and shown.params == params:
+        current = self.presentation()
+        if current.presenter == presenter and current.params == params:
             return
         self._change_presentation(presenter, params.model_dump_json())
 
@@ -669,11 +669,7 @@ class Store:
                 raise
             finally:
                 cursor.close()
-        try:
-            temporary.replace(target)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        replace_or_remove(temporary, target)
         logger.info("%s backed up %s to %s", actor.name, self.path, target)
         return target
 
@@ -992,6 +988,15 @@ def _is_missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+def replace_or_remove(temporary: Path, target: Path) -> None:
+    """Move a finished copy over ``target``, or delete the copy when the move fails."""
+    try:
+        temporary.replace(target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _open_failure(path: str, exc: Exception) -> str:
