@@ -164,8 +164,8 @@ def live() -> None:
         presenter = state.user_name()
         if st.session_state.get("present_weights") and presenter:
             state.share_weights(presenter, what_if)
-        elif presenter:
-            state.stop_sharing(presenter)
+        else:
+            state.stop_sharing()
     result = state.scored(current, what_if)
     changes, summary = compare_results(current.baseline, result)
     funding = segment_funding(result, what_if, segments)

@@ -282,7 +282,21 @@ def test_present_mode_shares_weights_with_followers(workspace):
     assert not [i for i in follower.info if "Following" in i.value]
 
 
-def test_money_moved_out_shows_only_when_something_moved_out(workspace):
+def test_presenter_rename_then_stop(workspace):
+    from ui import state
+
+    presenter = sign_in(start_app(), "Chair Person")
+    presenter.sidebar.toggle(key="present_weights").set_value(True).run()
+    assert state.store().presentation().presenter == "Chair Person"
+
+    # A new name while presenting moves the presentation to it, and turning presenting off ends it.
+    sign_in(presenter, "Chair P")
+    assert state.store().presentation().presenter == "Chair P"
+    presenter.sidebar.toggle(key="present_weights").set_value(False).run()
+    assert state.store().presentation().presenter is None
+
+
+def test_moved_out_badge_only_when_moved(workspace):
     app = start_app()
     money_in = next(m for m in app.metric if m.label == "Money moved in")
     assert money_in.value == "+$0"
@@ -290,7 +304,8 @@ def test_money_moved_out_shows_only_when_something_moved_out(workspace):
 
     app.slider(key="prioritize_theme_cx").set_value(0.0).run()
     money_in = next(m for m in app.metric if m.label == "Money moved in")
-    assert money_in.delta.endswith(" moved out") and money_in.delta != "−$0 moved out"
+    assert money_in.delta.endswith(" moved out")
+    assert money_in.delta != "−$0 moved out"
 
 
 def test_initiatives_table_shows_urgency_score(workspace):

@@ -143,14 +143,21 @@ def presentation() -> Presentation:
     return store().presentation()
 
 
+# Set while this session presents, so that a slider move of a session that never presented reads no presentation.
+_PRESENTED_KEY = "_presented_as"
+
+
 def share_weights(presenter: str, params: ScoringParams) -> None:
     """Present ``params`` live as ``presenter``; a call with unchanged weights writes nothing."""
     store().present(presenter, params)
+    st.session_state[_PRESENTED_KEY] = presenter
 
 
-def stop_sharing(presenter: str) -> None:
-    """End ``presenter``'s presentation, if they are presenting."""
-    store().stop_presenting(presenter)
+def stop_sharing() -> None:
+    """End the presentation this session started, under the name it presented as, if any."""
+    presented_as = st.session_state.pop(_PRESENTED_KEY, None)
+    if presented_as is not None:
+        store().stop_presenting(presented_as)
 
 
 def following() -> bool:
