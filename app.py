@@ -91,8 +91,8 @@ def presentation_seen() -> int | str | None:
 
     A session that does not follow reruns only when a presentation starts or ends, to show or hide "Follow".
     """
-    shown = state.presentation()
-    return shown.sequence if state.following() else shown.presenter
+    live = state.presentation()
+    return live.sequence if state.following() else live.presenter
 
 
 @st.fragment(run_every="2s")

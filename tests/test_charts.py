@@ -79,7 +79,8 @@ def test_hover_carries_fixed_text_scores_and_status(tmp_path):
     # points; the ring, which mixes segments, states them per point.
     assert main.name == "compliance"
     assert main.hovertemplate.startswith("%{text}<br>%{fullData.name} · funded<br>SAI %{x:.1f}")
-    assert ring.name == "Crossed the funding line" and ring_text.endswith("<br>compliance · funded")
+    assert ring.name == "Crossed the funding line"
+    assert ring_text.endswith("<br>compliance · funded")
     # Strategic and infrastructure have no envelope here: no funding line.
     s1_trace = by_id["S1"][0][0]
     assert "· no funding line<br>" in s1_trace.hovertemplate

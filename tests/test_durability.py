@@ -167,7 +167,7 @@ def test_backup_cli_says_when_file_is_held(database, tmp_path, capsys):
     assert "Traceback" not in err
 
 
-def test_backup_cli_rejects_what_is_not_a_workspace_file(database, tmp_path, capsys):
+def test_backup_cli_rejects_non_workspace(database, tmp_path, capsys):
     folder = tmp_path / "folder"
     folder.mkdir()
     text_file = tmp_path / "themes.csv"
@@ -182,7 +182,7 @@ def test_backup_cli_rejects_what_is_not_a_workspace_file(database, tmp_path, cap
     assert not (tmp_path / "b.duckdb").exists()
 
 
-def test_backup_cli_rejects_a_folder_as_target(database, tmp_path, capsys):
+def test_backup_cli_rejects_folder_target(database, tmp_path, capsys):
     target = tmp_path / "outdir"
     target.mkdir()
 
@@ -193,7 +193,7 @@ def test_backup_cli_rejects_a_folder_as_target(database, tmp_path, capsys):
     assert list(target.iterdir()) == []
 
 
-def test_backup_leaves_no_partial_file_when_the_target_cannot_be_replaced(database, tmp_path):
+def test_backup_failed_replace_leaves_nothing(database, tmp_path):
     target = tmp_path / "taken"
     target.mkdir()
     (target / "inside").write_text("keeps the folder non-empty", encoding="utf-8")

@@ -484,7 +484,7 @@ def test_backup_writes_duckdb_copy(store: Store, tmp_path: Path) -> None:
         copy.close()
 
 
-def test_presentation_is_shared_without_touching_the_data(location: str, portfolio: Portfolio) -> None:
+def test_presentation_shared_not_audited(location: str, portfolio: Portfolio) -> None:
     """Two stores on one workspace stand for two app instances (on DuckDB, two opens one after the other)."""
     presenter_store = open_at(location)
     presenter_store.load(portfolio, "loader")
@@ -534,7 +534,7 @@ def test_presentation_is_shared_without_touching_the_data(location: str, portfol
         reopened.close()
 
 
-def test_two_presenters_leave_one_presentation(location: str, portfolio: Portfolio) -> None:
+def test_two_presenters_one_row(location: str, portfolio: Portfolio) -> None:
     """Four threads present at once; on PostgreSQL through two stores, as two app instances would."""
     first = open_at(location)
     first.load(portfolio, "loader")
@@ -593,7 +593,7 @@ def test_backup_command_line(location: str, portfolio: Portfolio, tmp_path: Path
         copy.close()
 
 
-def test_backup_command_line_empty_shared_workspace(postgres_url: str, tmp_path: Path,
+def test_backup_cli_empty_shared_workspace(postgres_url: str, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     from portfolio.cli import main
 
@@ -910,7 +910,7 @@ def test_two_app_instances_share_edits(postgres_url: str, tmp_path: Path, browse
         check.close()
 
 
-def test_presenter_on_one_instance_is_followed_on_another(postgres_url: str, tmp_path: Path,
+def test_presenter_followed_across_instances(postgres_url: str, tmp_path: Path,
                                                           browser: Browser) -> None:
     """A presents what-if weights on instance A; B, on instance B, follows them live and then leaves."""
     from playwright.sync_api import expect
@@ -937,9 +937,9 @@ def test_presenter_on_one_instance_is_followed_on_another(postgres_url: str, tmp
         # The name goes in while the first run may still be drawing the page. Before the page wrote each
         # slider's value on every run, that left the sliders at their minimum in about half of the runs.
         expect(page_a.locator(APP_IDLE)).to_have_count(1, timeout=30_000)
-        who = page_a.locator(".st-key-user_name").get_by_role("textbox")
-        who.fill("Chair A")
-        who.press("Enter")
+        name_box = page_a.locator(".st-key-user_name").get_by_role("textbox")
+        name_box.fill("Chair A")
+        name_box.press("Enter")
         expect(page_a.get_by_text("Enter your name before you edit.")).to_have_count(0, timeout=30_000)
         expect(page_a.get_by_test_id("stMetricValue")).to_have_count(4, timeout=30_000)
         thumb = page_a.get_by_test_id("stSlider").filter(

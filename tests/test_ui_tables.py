@@ -8,7 +8,7 @@ import pandas as pd
 from ui.tables import MAX_SHADED_ROWS, list_window, shade_rows
 
 
-def test_shade_rows_marks_only_funded_rows() -> None:
+def test_shade_rows_funded_only() -> None:
     table = pd.DataFrame({"rank": [1, 2, 3], "name": ["a", "b", "c"]}, index=[10, 11, 12])
     styled = shade_rows(table, [True, False, True], colour="#ABCDEF")
 
@@ -28,7 +28,7 @@ def test_short_list_is_listed_whole() -> None:
     assert list_window(np.ones(2000, dtype=bool), limit=2000) is None
 
 
-def test_window_keeps_the_top_and_the_rows_around_the_funding_line() -> None:
+def test_window_top_and_funding_line() -> None:
     funded = np.zeros(10_000, dtype=bool)
     funded[:6_000] = True  # the funding line runs under row 5,999
     window = list_window(funded, limit=2000)
@@ -40,7 +40,7 @@ def test_window_keeps_the_top_and_the_rows_around_the_funding_line() -> None:
     assert {5999, 6000} <= set(window.tolist())
 
 
-def test_window_when_the_line_is_near_either_end() -> None:
+def test_window_line_near_ends() -> None:
     near_top = np.zeros(5_000, dtype=bool)
     near_top[:300] = True
     assert list_window(near_top, limit=2000).tolist() == list(range(2000))

@@ -81,6 +81,6 @@ def show_every_page(page: Page) -> None:
         expect(more).to_have_count(0)
 
 
-# The initiative_id of point i of a trace: the second line of its hover text reads "<id> · <segment>".
-# (customdata[0] holds the row the server maps a click to; the id is what a person sees.)
+# The initiative_id of point i of a trace: the second line of its hover text reads "<id> · <cost>".
+# The id is read from the text a person sees, because customdata[0] is the row the server maps a click to.
 POINT_ID = "const pointId = (trace, i) => trace.text[i].split('<br>')[1].split(' · ')[0];"
